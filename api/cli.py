@@ -1,0 +1,245 @@
+"""The ``fundledger`` command.
+
+Every user error (no ledger there, an index out of range, an unreadable key, a
+refused request) is one line on stderr and a non-zero exit, never a traceback:
+2 for errors, 1 when ``verify`` finds the log tampered with. Output meant for
+other tools (entries, proofs, checkpoints, keys) goes to stdout alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import NoReturn
+
+from eventsourcing.persistence import PersistenceError
+
+from api.app import FundLedger
+from api.demo import run_demo
+from domain.errors import DomainError
+from ledger.application import create_ledger, open_ledger
+from ledger.errors import FundLedgerError, InvalidNote, KeyFileError
+from ledger.keys import read_signer_key, write_signer_key
+from ledger.log import Log
+from ledger.note import NoteSigner, NoteVerifier
+from ledger.storage import parse_url
+from ledger.verify import verify_log
+
+logger = logging.getLogger("fundledger")
+
+EXIT_TAMPERED = 1
+EXIT_ERROR = 2
+DEFAULT_DB = "fundledger.db"
+DEFAULT_LOG_KEY = "fundledger-log.key"
+
+
+class CommandError(Exception):
+    """A user error found by the CLI itself."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="fundledger",
+        description="Tamper-evident ledger of education poverty-alleviation funds.",
+    )
+    parser.add_argument(
+        "--db",
+        default=os.environ.get("FUNDLEDGER_DB", DEFAULT_DB),
+        help="ledger database: a SQLite path, sqlite:///PATH or postgresql://URL "
+        "(default: $FUNDLEDGER_DB, else ./fundledger.db)",
+    )
+    parser.add_argument(
+        "--log-key",
+        type=Path,
+        default=Path(os.environ.get("FUNDLEDGER_LOG_KEY", DEFAULT_LOG_KEY)),
+        help="the log's signer key file, kept outside the database "
+        "(default: $FUNDLEDGER_LOG_KEY, else ./fundledger-log.key)",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    init = commands.add_parser("init", help="create a ledger and its log key")
+    init.add_argument("--origin", required=True, help="the log's name, e.g. example.org/hubei")
+    init.set_defaults(run=_init)
+
+    demo = commands.add_parser("demo", help="append a sample set of events")
+    demo.set_defaults(run=_demo)
+
+    verify = commands.add_parser("verify", help="verify the whole log")
+    verify.add_argument(
+        "--checkpoint",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="FILE",
+        help="also check the log against a checkpoint kept elsewhere (repeatable)",
+    )
+    verify.add_argument(
+        "--vkey",
+        help="verify with this verifier key instead of the one stored in the ledger",
+    )
+    verify.set_defaults(run=_verify)
+
+    log = commands.add_parser("log", help="read the log: checkpoints, entries, proofs")
+    log_commands = log.add_subparsers(dest="log_command", required=True, metavar="COMMAND")
+    checkpoint = log_commands.add_parser("checkpoint", help="print a signed checkpoint")
+    checkpoint.add_argument("--size", type=int, help="an earlier tree size")
+    checkpoint.set_defaults(run=_checkpoint)
+    key = log_commands.add_parser("key", help="print the log's verifier key")
+    key.set_defaults(run=_key)
+    entry = log_commands.add_parser("entry", help="write entry N's exact bytes")
+    entry.add_argument("index", type=int, metavar="N")
+    entry.set_defaults(run=_entry)
+    prove = log_commands.add_parser("prove", help="inclusion proof of entry N")
+    prove.add_argument("index", type=int, metavar="N")
+    prove.add_argument("--size", type=int, help="tree size (default: current)")
+    prove.set_defaults(run=_prove)
+    consistency = log_commands.add_parser(
+        "consistency", help="consistency proof between two tree sizes"
+    )
+    consistency.add_argument("old", type=int, metavar="OLD")
+    consistency.add_argument("new", type=int, metavar="NEW")
+    consistency.set_defaults(run=_consistency)
+    return parser
+
+
+def _signer_if_present(path: Path) -> NoteSigner | None:
+    return read_signer_key(path) if path.exists() else None
+
+
+def _open(
+    args: argparse.Namespace, *, signer: NoteSigner | None = None
+) -> tuple[FundLedger, Log]:
+    return open_ledger(parse_url(args.db), signer, app_class=FundLedger)
+
+
+def _init(args: argparse.Namespace) -> int:
+    try:
+        signer = NoteSigner.generate(args.origin)
+    except InvalidNote as error:
+        raise CommandError(f"--origin {args.origin!r} cannot name a log: {error.reason}") from None
+    if args.log_key.exists():
+        raise KeyFileError(str(args.log_key), "it already exists; refusing to overwrite")
+    app, _ = create_ledger(parse_url(args.db), args.origin, signer)
+    app.close()
+    write_signer_key(args.log_key, signer)
+    print(f"created ledger {args.origin} at {args.db}")
+    print(f"log key: {args.log_key} (keep it secret; mode 0600)")
+    print(f"verifier key: {signer.verifier_key}")
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    signer = _signer_if_present(args.log_key)
+    ledger, log = _open(args, signer=signer)
+    try:
+        count = run_demo(ledger)
+        print(f"recorded {count} events; the log has {log.size()} entries")
+        if signer is not None:
+            sys.stdout.write(log.checkpoint())
+    finally:
+        ledger.close()
+    return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    extra = []
+    for path in args.checkpoint:
+        try:
+            extra.append(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError) as error:
+            raise CommandError(f"cannot read checkpoint {path}: {error}") from None
+    ledger, log = _open(args)
+    try:
+        verifier = log.verifier
+        if args.vkey is not None:
+            try:
+                verifier = NoteVerifier(args.vkey)
+            except InvalidNote as error:
+                raise CommandError(f"--vkey is not a verifier key: {error.reason}") from None
+        report = verify_log(ledger.log_recorder, log.origin, verifier, extra_checkpoints=extra)
+    finally:
+        ledger.close()
+    root = base64.b64encode(report.root).decode("ascii")
+    if report.failure is not None:
+        logger.warning("verification failed: %s", report.failure)
+        print(f"FAILED {report.failure}", file=sys.stderr)
+        return EXIT_TAMPERED
+    print(
+        f"OK {report.size} entries, root {root}, {report.checkpoints} checkpoints, "
+        f"{report.seconds:.3f} s"
+    )
+    return 0
+
+
+def _checkpoint(args: argparse.Namespace) -> int:
+    signer = read_signer_key(args.log_key)
+    ledger, log = _open(args, signer=signer)
+    try:
+        sys.stdout.write(log.checkpoint(args.size))
+    finally:
+        ledger.close()
+    return 0
+
+
+def _with_log(action: Callable[[Log], None]) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        ledger, log = _open(args)
+        try:
+            action(log)
+        finally:
+            ledger.close()
+        return 0
+
+    return run
+
+
+def _key(args: argparse.Namespace) -> int:
+    return _with_log(lambda log: print(log.verifier.verifier_key))(args)
+
+
+def _entry(args: argparse.Namespace) -> int:
+    def write(log: Log) -> None:
+        data = log.entry(args.index)
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+
+    return _with_log(write)(args)
+
+
+def _prove(args: argparse.Namespace) -> int:
+    return _with_log(lambda log: print(log.inclusion_proof(args.index, args.size).to_json()))(args)
+
+
+def _consistency(args: argparse.Namespace) -> int:
+    return _with_log(lambda log: print(log.consistency_proof(args.old, args.new).to_json()))(args)
+
+
+def _fail(message: str) -> NoReturn:
+    print(f"fundledger: error: {message}", file=sys.stderr)
+    raise SystemExit(EXIT_ERROR)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    args = _parser().parse_args(argv)
+    try:
+        status: int = args.run(args)
+    except (FundLedgerError, DomainError, CommandError) as error:
+        _fail(str(error))
+    except PersistenceError as error:
+        _fail(f"database error: {str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__}")
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return EXIT_ERROR
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,410 @@
+"""Application recorders that write the log in the same transaction as the events.
+
+The ``eventsourcing`` library stores each save's events in one transaction. Our
+recorders subclass its SQLite and PostgreSQL application recorders and, inside
+that transaction and after the events have their notification ids, append one
+log entry per event: its canonical bytes, its leaf hash, and the hashes of the
+Merkle subtrees that the new leaf completes. So there is never an event without
+its entry, never an entry without its event, and the log order is the
+notification order.
+
+Writers are serialised before the log's head is read: PostgreSQL by the library's
+``LOCK TABLE ... IN EXCLUSIVE MODE``, taken before the events are inserted;
+SQLite because the first statement of the transaction is the event insert, which
+takes the database's single write lock. Two writers can therefore never read the
+same head, and ``seq`` is the primary key, so a fork could not be stored even if
+they did.
+
+Stored Merkle nodes: the row of entry ``seq`` keeps, in ``nodes``, the hashes of
+every perfect subtree of level >= 1 that ends at that leaf, lowest level first.
+The node (level, index) with level >= 1 therefore lives in the row of entry
+``(index + 1) * 2**level - 1`` at byte offset ``32 * (level - 1)``; level-0
+nodes are the ``leaf`` column. Proofs read O(log n) rows and never the whole log.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
+from uuid import UUID
+
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.postgres import PostgresApplicationRecorder
+from eventsourcing.sqlite import SQLiteApplicationRecorder
+
+from ledger.entry import GENESIS_PREV, decode_state, entry_bytes, timestamp
+from ledger.merkle import HASH_SIZE, CompactRange, NodeId, leaf_hash, root_nodes
+
+ENTRIES = "log_entries"
+CHECKPOINTS = "log_checkpoints"
+META = "log_meta"
+
+
+class Cursor(Protocol):
+    """The part of a DB-API cursor that both backends' cursors share."""
+
+    def execute(self, query: Any, params: Any = ..., /) -> Any: ...
+    def executemany(self, query: Any, params_seq: Any, /) -> Any: ...
+    def fetchone(self) -> Any: ...
+    def fetchall(self) -> Any: ...
+
+
+class VerificationRow(Protocol):
+    """One row as ``LogRecorder.verification_rows`` yields it."""
+
+    def __getitem__(self, key: str, /) -> Any: ...
+
+
+def node_location(node: NodeId) -> tuple[int, int]:
+    """Return (seq of the row holding the node, byte offset in its nodes column).
+
+    An offset of -1 means the node is the row's leaf hash.
+    """
+    level, index = node
+    seq = ((index + 1) << level) - 1
+    return seq, (level - 1) * HASH_SIZE if level else -1
+
+
+class LogRecorder:
+    """Log reading and writing shared by the SQLite and PostgreSQL recorders.
+
+    Subclasses supply ``_sql`` (the placeholder style), ``_cursor`` (a
+    transaction), the events table join and the DDL.
+    """
+
+    _events_table: str
+    _join_on: str
+
+    def __init_log__(self) -> None:
+        self._tree_lock = threading.Lock()
+        self._tree: tuple[CompactRange, bytes] | None = None
+
+    # Writing ----------------------------------------------------------------
+
+    def _sql(self, statement: str) -> str:
+        return statement
+
+    def _transaction(self, *, commit: bool) -> AbstractContextManager[Cursor]:
+        raise NotImplementedError
+
+    def stream_of(self, originator_id: UUID | str) -> str:
+        return str(originator_id)
+
+    def _append_log(
+        self,
+        cursor: Cursor,
+        stored_events: Sequence[StoredEvent],
+        notification_ids: Sequence[int],
+    ) -> None:
+        """Append one entry per stored event; the caller holds the write lock."""
+        # 1. Read the head. Everything after this point relies on no other
+        #    writer being able to append until our transaction ends.
+        cursor.execute(
+            self._sql(f"SELECT seq, leaf FROM {ENTRIES} ORDER BY seq DESC LIMIT 1")
+        )
+        head = cursor.fetchone()
+        size = 0 if head is None else head["seq"] + 1
+        last_leaf = b"" if head is None else bytes(head["leaf"])
+
+        # 2. Continue the Merkle tree from its right edge: from the cache when it
+        #    still describes the head, else from the stored frontier nodes.
+        tree = self._cached_tree(size, last_leaf)
+        if tree is None:
+            frontier_ids = root_nodes(size)
+            stored = self._read_nodes(cursor, frontier_ids)
+            tree = CompactRange(size, [stored[node] for node in frontier_ids])
+
+        # 3. Build and hash each entry, chaining it to the one before.
+        prev = last_leaf.hex() if last_leaf else GENESIS_PREV
+        recorded_at = timestamp()
+        rows = []
+        for stored_event, notification_id in zip(
+            stored_events, notification_ids, strict=True
+        ):
+            seq = tree.size
+            data = entry_bytes(
+                seq=seq,
+                prev=prev,
+                recorded_at=recorded_at,
+                stream=self.stream_of(stored_event.originator_id),
+                version=stored_event.originator_version,
+                type=stored_event.topic,
+                state=decode_state(stored_event.state),
+            )
+            leaf = leaf_hash(data)
+            completed = tree.append(leaf)
+            nodes = b"".join(node_hash for _, node_hash in completed)
+            rows.append((seq, notification_id, leaf, nodes, data))
+            prev = leaf.hex()
+
+        # 4. Store them. A primary-key violation here would mean a fork; it
+        #    aborts the whole transaction, events included.
+        cursor.executemany(
+            self._sql(
+                f"INSERT INTO {ENTRIES} (seq, notification_id, leaf, nodes, entry) "
+                "VALUES (?, ?, ?, ?, ?)"
+            ),
+            rows,
+        )
+        with self._tree_lock:
+            self._tree = (tree, rows[-1][2]) if rows else self._tree
+
+    def _cached_tree(self, size: int, last_leaf: bytes) -> CompactRange | None:
+        with self._tree_lock:
+            if self._tree is None:
+                return None
+            tree, leaf = self._tree
+            if tree.size != size or leaf != last_leaf:
+                return None
+            return CompactRange(tree.size, tree.frontier)
+
+    # Reading ----------------------------------------------------------------
+
+    def _read_nodes(
+        self, cursor: Cursor, node_ids: Iterable[NodeId]
+    ) -> dict[NodeId, bytes]:
+        wanted = {node: node_location(node) for node in node_ids}
+        if not wanted:
+            return {}
+        seqs = sorted({seq for seq, _ in wanted.values()})
+        marks = ", ".join("?" * len(seqs))
+        cursor.execute(
+            self._sql(f"SELECT seq, leaf, nodes FROM {ENTRIES} WHERE seq IN ({marks})"),
+            seqs,
+        )
+        rows = {row["seq"]: row for row in cursor.fetchall()}
+        found: dict[NodeId, bytes] = {}
+        for node, (seq, offset) in wanted.items():
+            row = rows.get(seq)
+            if row is None:
+                continue
+            if offset < 0:
+                found[node] = bytes(row["leaf"])
+            else:
+                value = bytes(row["nodes"])[offset : offset + HASH_SIZE]
+                if len(value) == HASH_SIZE:
+                    found[node] = value
+        return found
+
+    def read_nodes(self, node_ids: Iterable[NodeId]) -> dict[NodeId, bytes]:
+        """Fetch stored Merkle nodes in one query; absent nodes are left out."""
+        with self._transaction(commit=False) as cursor:
+            return self._read_nodes(cursor, node_ids)
+
+    def log_size(self) -> int:
+        """Number of entries in the log."""
+        with self._transaction(commit=False) as cursor:
+            cursor.execute(self._sql(f"SELECT MAX(seq) AS top FROM {ENTRIES}"))
+            row = cursor.fetchone()
+            top = None if row is None else row["top"]
+            return 0 if top is None else int(top) + 1
+
+    def read_entry(self, seq: int) -> bytes | None:
+        """The exact stored bytes of entry ``seq``, or None if there is none."""
+        with self._transaction(commit=False) as cursor:
+            cursor.execute(
+                self._sql(f"SELECT entry FROM {ENTRIES} WHERE seq = ?"), [seq]
+            )
+            row = cursor.fetchone()
+            return None if row is None else bytes(row["entry"])
+
+    def read_leaves(self, start: int, stop: int) -> list[tuple[int, bytes]]:
+        """(seq, leaf hash) for entries with start <= seq < stop, in order."""
+        with self._transaction(commit=False) as cursor:
+            cursor.execute(
+                self._sql(
+                    f"SELECT seq, leaf FROM {ENTRIES} WHERE seq >= ? AND seq < ? "
+                    "ORDER BY seq"
+                ),
+                [start, stop],
+            )
+            return [(row["seq"], bytes(row["leaf"])) for row in cursor.fetchall()]
+
+    def verification_rows(
+        self, stop: int, batch_size: int = 5000, start: int = 0
+    ) -> Iterator[list[VerificationRow]]:
+        """Entries below ``stop`` with the stored events they name, in batches.
+
+        Each row has seq, notification_id, leaf, nodes, entry and, from the
+        events table (None where the event is gone), originator_id,
+        originator_version, topic and state.
+        """
+        query = self._sql(
+            "SELECT e.seq AS seq, e.notification_id AS notification_id, "
+            "e.leaf AS leaf, e.nodes AS nodes, e.entry AS entry, "
+            "s.originator_id AS originator_id, "
+            "s.originator_version AS originator_version, "
+            "s.topic AS topic, s.state AS state "
+            f"FROM {ENTRIES} e LEFT JOIN {self._events_table} s "
+            f"ON {self._join_on} "
+            "WHERE e.seq >= ? AND e.seq < ? ORDER BY e.seq LIMIT ?"
+        )
+        while start < stop:
+            with self._transaction(commit=False) as cursor:
+                cursor.execute(query, [start, stop, batch_size])
+                rows = cursor.fetchall()
+            if not rows:
+                return
+            yield rows
+            start = rows[-1]["seq"] + 1
+
+    def count_events(self) -> int:
+        """Number of stored events, whether or not they have entries."""
+        with self._transaction(commit=False) as cursor:
+            cursor.execute(
+                self._sql(f"SELECT COUNT(*) AS n FROM {self._events_table}")
+            )
+            return int(cursor.fetchone()["n"])
+
+    def event_ids(self, after: int, up_to: int, limit: int) -> list[int]:
+        """Notification ids of stored events in (after, up_to], ascending."""
+        with self._transaction(commit=False) as cursor:
+            cursor.execute(self._sql(self._event_ids_query), [after, up_to, limit])
+            return [int(row["notification_id"]) for row in cursor.fetchall()]
+
+    _event_ids_query: str
+
+    # Checkpoints and metadata -------------------------------------------------
+
+    def store_checkpoint(
+        self, size: int, root: bytes, note: str, issued_at: str
+    ) -> None:
+        """Keep a checkpoint that was issued, once, so verify re-checks it."""
+        with self._transaction(commit=True) as cursor:
+            cursor.execute(
+                self._sql(
+                    f"INSERT INTO {CHECKPOINTS} (size, root, note, issued_at) "
+                    "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING"
+                ),
+                [size, root, note, issued_at],
+            )
+
+    def read_checkpoints(self) -> list[tuple[int, bytes, str, str]]:
+        """Every stored checkpoint: (size, root, note, issued_at), by size."""
+        with self._transaction(commit=False) as cursor:
+            cursor.execute(
+                self._sql(
+                    f"SELECT size, root, note, issued_at FROM {CHECKPOINTS} "
+                    "ORDER BY size, issued_at"
+                )
+            )
+            return [
+                (
+                    int(row["size"]),
+                    bytes(row["root"]),
+                    str(row["note"]),
+                    str(row["issued_at"]),
+                )
+                for row in cursor.fetchall()
+            ]
+
+    def read_meta(self) -> dict[str, str]:
+        """The log's settings: origin, verifier key, creation time."""
+        with self._transaction(commit=False) as cursor:
+            cursor.execute(self._sql(f"SELECT name, value FROM {META}"))
+            return {str(row["name"]): str(row["value"]) for row in cursor.fetchall()}
+
+    def write_meta(self, values: dict[str, str]) -> None:
+        """Insert settings that are not set yet; existing ones never change."""
+        with self._transaction(commit=True) as cursor:
+            cursor.executemany(
+                self._sql(
+                    f"INSERT INTO {META} (name, value) VALUES (?, ?) "
+                    "ON CONFLICT DO NOTHING"
+                ),
+                list(values.items()),
+            )
+
+
+class SQLiteLogRecorder(LogRecorder, SQLiteApplicationRecorder):
+    """SQLite application recorder that appends the log with the events."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.__init_log__()
+        self._events_table = self.events_table_name
+        self._join_on = "s.rowid = e.notification_id"
+        self._event_ids_query = (
+            f"SELECT rowid AS notification_id FROM {self._events_table} "
+            "WHERE rowid > ? AND rowid <= ? ORDER BY rowid LIMIT ?"
+        )
+
+    def construct_create_table_statements(self) -> list[str]:
+        return [
+            *super().construct_create_table_statements(),
+            f"CREATE TABLE IF NOT EXISTS {ENTRIES} ("
+            "seq INTEGER PRIMARY KEY, notification_id INTEGER NOT NULL, "
+            "leaf BLOB NOT NULL, nodes BLOB NOT NULL, entry BLOB NOT NULL)",
+            f"CREATE TABLE IF NOT EXISTS {CHECKPOINTS} ("
+            "size INTEGER NOT NULL, root BLOB NOT NULL, note TEXT NOT NULL UNIQUE, "
+            "issued_at TEXT NOT NULL)",
+            f"CREATE TABLE IF NOT EXISTS {META} ("
+            "name TEXT PRIMARY KEY, value TEXT NOT NULL)",
+        ]
+
+    def _transaction(self, *, commit: bool) -> AbstractContextManager[Cursor]:
+        return self.datastore.transaction(commit=commit)
+
+    def stream_of(self, originator_id: UUID | str) -> str:
+        return str(self.convert_originator_id(str(originator_id)))
+
+    def _insert_events(
+        self, c: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        # The event insert comes first: it takes SQLite's write lock, so the
+        # head read by _append_log cannot move until we commit.
+        notification_ids = super()._insert_events(c, stored_events, **kwargs)
+        assert notification_ids is not None  # noqa: S101 - the library's contract
+        self._append_log(c, stored_events, notification_ids)
+        return notification_ids
+
+
+class PostgresLogRecorder(LogRecorder, PostgresApplicationRecorder):
+    """PostgreSQL application recorder that appends the log with the events."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.__init_log__()
+        schema = self.datastore.schema
+        self._join_on = "s.notification_id = e.notification_id"
+        self._events_table = f"{schema}.{self.events_table_name}"
+        self._event_ids_query = (
+            f"SELECT notification_id FROM {self._events_table} "
+            "WHERE notification_id > ? AND notification_id <= ? "
+            "ORDER BY notification_id LIMIT ?"
+        )
+        from psycopg.sql import SQL
+
+        self.sql_create_statements.extend(
+            SQL(statement)  # type: ignore[arg-type]
+            for statement in (
+                f"CREATE TABLE IF NOT EXISTS {ENTRIES} ("
+                "seq bigint PRIMARY KEY, notification_id bigint NOT NULL, "
+                "leaf bytea NOT NULL, nodes bytea NOT NULL, entry bytea NOT NULL)",
+                f"CREATE TABLE IF NOT EXISTS {CHECKPOINTS} ("
+                "size bigint NOT NULL, root bytea NOT NULL, note text NOT NULL "
+                "UNIQUE, issued_at text NOT NULL)",
+                f"CREATE TABLE IF NOT EXISTS {META} ("
+                "name text PRIMARY KEY, value text NOT NULL)",
+            )
+        )
+
+    def _sql(self, statement: str) -> str:
+        return statement.replace("?", "%s")
+
+    def _transaction(self, *, commit: bool) -> AbstractContextManager[Cursor]:
+        return self.datastore.transaction(commit=commit)
+
+    def _fetch_ids_after_insert_events(
+        self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        # Called inside the transaction, after the library locked the events
+        # table and inserted the events: the head cannot move until commit.
+        notification_ids = super()._fetch_ids_after_insert_events(
+            curs, stored_events, **kwargs
+        )
+        assert notification_ids is not None  # noqa: S101 - the library's contract
+        self._append_log(curs, stored_events, notification_ids)
+        return notification_ids
