@@ -38,11 +38,15 @@ class LedgerExists(LedgerMisuse):
 class OutOfRange(LedgerMisuse):
     """An index or tree size outside the log."""
 
-    def __init__(self, what: str, value: int, limit: int) -> None:
-        super().__init__(f"{what} must be in [0, {limit}], got {value}")
+    def __init__(self, what: str, value: int, limit: int, low: int = 0) -> None:
+        if limit < low:
+            super().__init__(f"{what} {value} is out of range: nothing is in range")
+        else:
+            super().__init__(f"{what} must be in [{low}, {limit}], got {value}")
         self.what = what
         self.value = value
         self.limit = limit
+        self.low = low
 
 
 class KeyFileError(LedgerMisuse):

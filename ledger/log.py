@@ -141,8 +141,9 @@ class Log:
     def consistency_proof(self, old: int, new: int) -> ConsistencyProof:
         """Prove the tree of size ``new`` extends the tree of size ``old``."""
         new = self._check_size(new)
-        if not 0 <= old <= new:
-            raise OutOfRange("old size", old, new)
+        if not 1 <= old <= new:
+            # RFC 9162 proves consistency only from a non-empty tree.
+            raise OutOfRange("old size", old, new, low=1)
         wanted = nodes_for_ranges(consistency_ranges(old, new))
         nodes = self.recorder.read_nodes(wanted)
         if len(nodes) != len(wanted):

@@ -110,6 +110,10 @@ def verify_log(
 ) -> Report:
     """Verify the whole log at ``recorder`` against its key and checkpoints."""
     started = time.perf_counter()
+    # The newest event first, then the size: every event up to that one was
+    # committed with its entry, so both readings describe one consistent log
+    # even while others keep appending.
+    newest_event = recorder.max_notification_id() or 0
     size = recorder.log_size()
     failures: list[Failure] = []
 
@@ -145,7 +149,7 @@ def verify_log(
         nids = _verify_entries(
             recorder, size, tree, roots, wanted, entry_check, batch_size
         )
-        _verify_no_orphans(recorder, nids)
+        _verify_no_orphans(recorder, nids, newest_event)
     except _Stop as stop:
         failures.append(stop.failure)
         stream_failed = True
@@ -387,9 +391,8 @@ def _later_claimant(recorder: LogRecorder, position: int, size: int) -> int | No
     return None
 
 
-def _verify_no_orphans(recorder: LogRecorder, nids: array[int]) -> None:
-    """Every stored event up to the last verified one must have an entry."""
-    up_to = nids[-1] if nids else 2**62
+def _verify_no_orphans(recorder: LogRecorder, nids: array[int], up_to: int) -> None:
+    """Every stored event up to ``up_to`` must have an entry."""
     after = -1
     while ids := recorder.event_ids(after, up_to, 10_000):
         for nid in ids:
