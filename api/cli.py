@@ -23,10 +23,10 @@ from api.app import FundLedger
 from api.demo import run_demo
 from domain.errors import DomainError
 from ledger.application import create_ledger, open_ledger
-from ledger.errors import FundLedgerError, InvalidNote, KeyFileError
+from ledger.errors import FundLedgerError, KeyFileError
 from ledger.keys import read_signer_key, write_signer_key
 from ledger.log import Log
-from ledger.note import NoteSigner, NoteVerifier
+from ledger.note import NoteSigner, NoteVerifier, is_valid_key_name
 from ledger.storage import parse_url
 from ledger.verify import verify_log
 
@@ -118,10 +118,12 @@ def _open(
 
 
 def _init(args: argparse.Namespace) -> int:
-    try:
-        signer = NoteSigner.generate(args.origin)
-    except InvalidNote as error:
-        raise CommandError(f"--origin {args.origin!r} cannot name a log: {error.reason}") from None
+    if not is_valid_key_name(args.origin):
+        raise CommandError(
+            f"--origin {args.origin!r} cannot name a log: it must be non-empty, "
+            "without spaces or '+'"
+        )
+    signer = NoteSigner.generate(args.origin)
     if args.log_key.exists():
         raise KeyFileError(str(args.log_key), "it already exists; refusing to overwrite")
     app, _ = create_ledger(parse_url(args.db), args.origin, signer)
@@ -157,10 +159,7 @@ def _verify(args: argparse.Namespace) -> int:
     try:
         verifier = log.verifier
         if args.vkey is not None:
-            try:
-                verifier = NoteVerifier(args.vkey)
-            except InvalidNote as error:
-                raise CommandError(f"--vkey is not a verifier key: {error.reason}") from None
+            verifier = NoteVerifier(args.vkey, path="--vkey")
         report = verify_log(ledger.log_recorder, log.origin, verifier, extra_checkpoints=extra)
     finally:
         ledger.close()

@@ -12,7 +12,7 @@ import os
 import stat
 from pathlib import Path
 
-from ledger.errors import InvalidNote, KeyFileError
+from ledger.errors import KeyFileError
 from ledger.note import NoteSigner
 
 
@@ -44,7 +44,4 @@ def read_signer_key(path: Path) -> NoteSigner:
     if info.st_mode & 0o077:
         mode = stat.S_IMODE(info.st_mode)
         raise KeyFileError(str(path), f"mode {mode:04o} is too open; expected 0600")
-    try:
-        return NoteSigner.from_signer_key(text.strip())
-    except InvalidNote as error:
-        raise KeyFileError(str(path), error.reason) from None
+    return NoteSigner.from_signer_key(text.strip(), path=str(path))
