@@ -30,16 +30,25 @@ class FundLedger(LedgerApplication):
         return aggregate
 
     def receive(
-        self, county_code: str, source: str, amount_fen: int, reference: str, actor: str
+        self,
+        county_code: str,
+        *,
+        source: str,
+        amount_fen: int,
+        reference: str,
+        actor: str,
     ) -> None:
         """Money arrives in the county's pool."""
         pool = self.pool(county_code)
-        pool.receive(source, amount_fen, reference, actor)
+        pool.receive(
+            source=source, amount_fen=amount_fen, reference=reference, actor=actor
+        )
         self.save(pool)
 
     def pay(
         self,
         county_code: str,
+        *,
         payee: str,
         programme: str,
         amount_fen: int,
@@ -48,5 +57,11 @@ class FundLedger(LedgerApplication):
     ) -> None:
         """Money leaves the county's pool."""
         pool = self.pool(county_code)
-        pool.pay(payee, programme, amount_fen, reference, actor)
+        pool.pay(
+            payee=payee,
+            programme=programme,
+            amount_fen=amount_fen,
+            reference=reference,
+            actor=actor,
+        )
         self.save(pool)

@@ -63,7 +63,9 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     init = commands.add_parser("init", help="create a ledger and its log key")
-    init.add_argument("--origin", required=True, help="the log's name, e.g. example.org/hubei")
+    init.add_argument(
+        "--origin", required=True, help="the log's name, e.g. example.org/hubei"
+    )
     init.set_defaults(run=_init)
 
     demo = commands.add_parser("demo", help="append a sample set of events")
@@ -85,7 +87,9 @@ def _parser() -> argparse.ArgumentParser:
     verify.set_defaults(run=_verify)
 
     log = commands.add_parser("log", help="read the log: checkpoints, entries, proofs")
-    log_commands = log.add_subparsers(dest="log_command", required=True, metavar="COMMAND")
+    log_commands = log.add_subparsers(
+        dest="log_command", required=True, metavar="COMMAND"
+    )
     checkpoint = log_commands.add_parser("checkpoint", help="print a signed checkpoint")
     checkpoint.add_argument("--size", type=int, help="an earlier tree size")
     checkpoint.set_defaults(run=_checkpoint)
@@ -125,8 +129,12 @@ def _init(args: argparse.Namespace) -> int:
         )
     signer = NoteSigner.generate(args.origin)
     if args.log_key.exists():
-        raise KeyFileError(str(args.log_key), "it already exists; refusing to overwrite")
-    app, _ = create_ledger(parse_url(args.db), args.origin, signer)
+        raise KeyFileError(
+            str(args.log_key), "it already exists; refusing to overwrite"
+        )
+    app, _ = create_ledger(
+        parse_url(args.db), args.origin, signer, app_class=FundLedger
+    )
     app.close()
     write_signer_key(args.log_key, signer)
     print(f"created ledger {args.origin} at {args.db}")
@@ -160,7 +168,9 @@ def _verify(args: argparse.Namespace) -> int:
         verifier = log.verifier
         if args.vkey is not None:
             verifier = NoteVerifier(args.vkey, path="--vkey")
-        report = verify_log(ledger.log_recorder, log.origin, verifier, extra_checkpoints=extra)
+        report = verify_log(
+            ledger.log_recorder, log.origin, verifier, extra_checkpoints=extra
+        )
     finally:
         ledger.close()
     root = base64.b64encode(report.root).decode("ascii")
@@ -211,11 +221,15 @@ def _entry(args: argparse.Namespace) -> int:
 
 
 def _prove(args: argparse.Namespace) -> int:
-    return _with_log(lambda log: print(log.inclusion_proof(args.index, args.size).to_json()))(args)
+    return _with_log(
+        lambda log: print(log.inclusion_proof(args.index, args.size).to_json())
+    )(args)
 
 
 def _consistency(args: argparse.Namespace) -> int:
-    return _with_log(lambda log: print(log.consistency_proof(args.old, args.new).to_json()))(args)
+    return _with_log(
+        lambda log: print(log.consistency_proof(args.old, args.new).to_json())
+    )(args)
 
 
 def _fail(message: str) -> NoReturn:
@@ -225,14 +239,17 @@ def _fail(message: str) -> NoReturn:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
     args = _parser().parse_args(argv)
     try:
         status: int = args.run(args)
     except (FundLedgerError, DomainError, CommandError) as error:
         _fail(str(error))
     except PersistenceError as error:
-        _fail(f"database error: {str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__}")
+        lines = str(error).strip().splitlines() or [type(error).__name__]
+        _fail(f"database error: {lines[0]}")
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

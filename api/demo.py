@@ -37,15 +37,21 @@ def run_demo(ledger: FundLedger, actor: str = "officer:demo-recorder") -> int:
     for code, name in COUNTIES:
         ledger.open_pool(code, name, actor)
         for source, amount in SOURCES:
-            ledger.receive(code, source, amount, f"{code}-{source}-2026", actor)
+            ledger.receive(
+                code,
+                source=source,
+                amount_fen=amount,
+                reference=f"{code}-{source}-2026",
+                actor=actor,
+            )
         for school in range(1, 4):
             for programme, rate in PROGRAMMES:
                 ledger.pay(
                     code,
-                    f"school:{code}{school:03d}",
-                    programme,
-                    rate * 40 * school,
-                    f"{code}-{programme}-{school:03d}-2026-autumn",
-                    actor,
+                    payee=f"school:{code}{school:03d}",
+                    programme=programme,
+                    amount_fen=rate * 40 * school,
+                    reference=f"{code}-{programme}-{school:03d}-2026-autumn",
+                    actor=actor,
                 )
     return ledger.log_recorder.log_size() - before

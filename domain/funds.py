@@ -75,16 +75,20 @@ class CountyPool(Aggregate):
         self.county_name = county_name
         self.balance_fen = 0
 
-    def receive(self, source: str, amount_fen: int, reference: str, actor: str) -> None:
+    def receive(
+        self, *, source: str, amount_fen: int, reference: str, actor: str
+    ) -> None:
         """Record money arriving from a budget or donor."""
         self._receive(source, check_amount(amount_fen), reference, actor)
 
     @event(FundsReceived)
-    def _receive(self, source: str, amount_fen: int, reference: str, actor: str) -> None:
+    def _receive(
+        self, source: str, amount_fen: int, reference: str, actor: str
+    ) -> None:
         self.balance_fen += amount_fen
 
     def pay(
-        self, payee: str, programme: str, amount_fen: int, reference: str, actor: str
+        self, *, payee: str, programme: str, amount_fen: int, reference: str, actor: str
     ) -> None:
         """Pay out of the pool; refused if the pool does not hold the amount."""
         amount_fen = check_amount(amount_fen)

@@ -16,10 +16,15 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import PersistenceError
+from eventsourcing.persistence import IntegrityError, PersistenceError
 
 from ledger.entry import timestamp
-from ledger.errors import LedgerExists, LedgerMisuse, LedgerNotFound, UnsafeConfiguration
+from ledger.errors import (
+    LedgerExists,
+    LedgerMisuse,
+    LedgerNotFound,
+    UnsafeConfiguration,
+)
 from ledger.log import Log
 from ledger.note import NoteSigner, NoteVerifier
 from ledger.recorder import LogRecorder
@@ -89,17 +94,17 @@ def create_ledger(
         raise DatabaseUnavailable(storage.display, "its directory does not exist")
     app = app_class(storage, create_tables=True, **kwargs)
     try:
-        if app.log_recorder.read_meta():
-            raise LedgerExists(storage.display)
+        # Plain inserts: a second init, even a concurrent one, violates the
+        # primary key and changes nothing.
         app.log_recorder.write_meta(
             {"origin": origin, "vkey": signer.verifier_key, "created_at": timestamp()}
         )
+    except IntegrityError:
+        app.close()
+        raise LedgerExists(storage.display) from None
     except PersistenceError as error:
         app.close()
         raise DatabaseUnavailable(storage.display, _first_line(error)) from None
-    except LedgerExists:
-        app.close()
-        raise
     return app, Log(app.log_recorder, origin, NoteVerifier(signer.verifier_key), signer)
 
 

@@ -22,7 +22,9 @@ def write_signer_key(path: Path, signer: NoteSigner) -> None:
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
-        raise KeyFileError(str(path), "it already exists; refusing to overwrite") from None
+        raise KeyFileError(
+            str(path), "it already exists; refusing to overwrite"
+        ) from None
     except OSError as error:
         raise KeyFileError(str(path), error.strerror or str(error)) from None
     with os.fdopen(fd, "w", encoding="ascii") as file:

@@ -27,12 +27,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
+from psycopg.sql import SQL
 
 from ledger.entry import GENESIS_PREV, decode_state, entry_bytes, timestamp
 from ledger.merkle import HASH_SIZE, CompactRange, NodeId, leaf_hash, root_nodes
@@ -67,6 +68,30 @@ def node_location(node: NodeId) -> tuple[int, int]:
     return seq, (level - 1) * HASH_SIZE if level else -1
 
 
+def _log_tables(*, integer: str, blob: str, text: str) -> list[str]:
+    """The log's DDL in one back end's column types.
+
+    NOTE: the tables live in the connection's default schema (PostgreSQL's
+    ``public``); the library's POSTGRES_SCHEMA setting is not supported.
+    """
+    return [
+        (
+            f"CREATE TABLE IF NOT EXISTS {ENTRIES} (seq {integer} PRIMARY KEY, "
+            f"notification_id {integer} NOT NULL, leaf {blob} NOT NULL, "
+            f"nodes {blob} NOT NULL, entry {blob} NOT NULL)"
+        ),
+        (
+            f"CREATE TABLE IF NOT EXISTS {CHECKPOINTS} (size {integer} NOT NULL, "
+            f"root {blob} NOT NULL, note {text} NOT NULL UNIQUE, "
+            f"issued_at {text} NOT NULL)"
+        ),
+        (
+            f"CREATE TABLE IF NOT EXISTS {META} (name {text} PRIMARY KEY, "
+            f"value {text} NOT NULL)"
+        ),
+    ]
+
+
 class LogRecorder:
     """Log reading and writing shared by the SQLite and PostgreSQL recorders.
 
@@ -76,6 +101,10 @@ class LogRecorder:
 
     _events_table: str
     _join_on: str
+
+    if TYPE_CHECKING:  # provided by the library's recorder beside this mixin
+
+        def max_notification_id(self) -> Any: ...
 
     def __init_log__(self) -> None:
         self._tree_lock = threading.Lock()
@@ -253,9 +282,7 @@ class LogRecorder:
     def count_events(self) -> int:
         """Number of stored events, whether or not they have entries."""
         with self._transaction(commit=False) as cursor:
-            cursor.execute(
-                self._sql(f"SELECT COUNT(*) AS n FROM {self._events_table}")
-            )
+            cursor.execute(self._sql(f"SELECT COUNT(*) AS n FROM {self._events_table}"))
             return int(cursor.fetchone()["n"])
 
     def event_ids(self, after: int, up_to: int, limit: int) -> list[int]:
@@ -307,13 +334,10 @@ class LogRecorder:
             return {str(row["name"]): str(row["value"]) for row in cursor.fetchall()}
 
     def write_meta(self, values: dict[str, str]) -> None:
-        """Insert settings that are not set yet; existing ones never change."""
+        """Insert settings, all or none; setting one twice is an IntegrityError."""
         with self._transaction(commit=True) as cursor:
             cursor.executemany(
-                self._sql(
-                    f"INSERT INTO {META} (name, value) VALUES (?, ?) "
-                    "ON CONFLICT DO NOTHING"
-                ),
+                self._sql(f"INSERT INTO {META} (name, value) VALUES (?, ?)"),
                 list(values.items()),
             )
 
@@ -334,14 +358,7 @@ class SQLiteLogRecorder(LogRecorder, SQLiteApplicationRecorder):
     def construct_create_table_statements(self) -> list[str]:
         return [
             *super().construct_create_table_statements(),
-            f"CREATE TABLE IF NOT EXISTS {ENTRIES} ("
-            "seq INTEGER PRIMARY KEY, notification_id INTEGER NOT NULL, "
-            "leaf BLOB NOT NULL, nodes BLOB NOT NULL, entry BLOB NOT NULL)",
-            f"CREATE TABLE IF NOT EXISTS {CHECKPOINTS} ("
-            "size INTEGER NOT NULL, root BLOB NOT NULL, note TEXT NOT NULL UNIQUE, "
-            "issued_at TEXT NOT NULL)",
-            f"CREATE TABLE IF NOT EXISTS {META} ("
-            "name TEXT PRIMARY KEY, value TEXT NOT NULL)",
+            *_log_tables(integer="INTEGER", blob="BLOB", text="TEXT"),
         ]
 
     def _transaction(self, *, commit: bool) -> AbstractContextManager[Cursor]:
@@ -375,20 +392,9 @@ class PostgresLogRecorder(LogRecorder, PostgresApplicationRecorder):
             "WHERE notification_id > ? AND notification_id <= ? "
             "ORDER BY notification_id LIMIT ?"
         )
-        from psycopg.sql import SQL
-
         self.sql_create_statements.extend(
-            SQL(statement)  # type: ignore[arg-type]
-            for statement in (
-                f"CREATE TABLE IF NOT EXISTS {ENTRIES} ("
-                "seq bigint PRIMARY KEY, notification_id bigint NOT NULL, "
-                "leaf bytea NOT NULL, nodes bytea NOT NULL, entry bytea NOT NULL)",
-                f"CREATE TABLE IF NOT EXISTS {CHECKPOINTS} ("
-                "size bigint NOT NULL, root bytea NOT NULL, note text NOT NULL "
-                "UNIQUE, issued_at text NOT NULL)",
-                f"CREATE TABLE IF NOT EXISTS {META} ("
-                "name text PRIMARY KEY, value text NOT NULL)",
-            )
+            SQL(statement).format()
+            for statement in _log_tables(integer="bigint", blob="bytea", text="text")
         )
 
     def _sql(self, statement: str) -> str:

@@ -38,7 +38,7 @@ from enum import StrEnum
 from typing import Any
 
 from ledger.checkpoint import Checkpoint, open_checkpoint
-from ledger.entry import GENESIS_PREV, ENVELOPE_KEYS, split_state
+from ledger.entry import ENVELOPE_KEYS, GENESIS_PREV, split_state
 from ledger.errors import InvalidNote
 from ledger.merkle import EMPTY_ROOT, CompactRange
 from ledger.note import NoteVerifier
@@ -94,7 +94,9 @@ EntryCheck = Callable[[int, dict[str, Any]], str | None]
 _LEAF_PREFIX = b"\x00"
 
 
-class _Stop(Exception):  # noqa: N818 - internal control flow, never escapes
+class _Stop(Exception):
+    """Internal control flow: the first failure ends the pass; never escapes."""
+
     def __init__(self, failure: Failure) -> None:
         self.failure = failure
 
@@ -118,7 +120,7 @@ def verify_log(
     failures: list[Failure] = []
 
     # Checkpoints first: they name the sizes whose roots the stream must keep.
-    sources = [
+    sources: list[tuple[str, str, tuple[int, bytes] | None]] = [
         (note, f"the checkpoint stored at {issued}", (cp_size, root))
         for cp_size, root, note, issued in recorder.read_checkpoints()
     ]
@@ -147,7 +149,13 @@ def verify_log(
     stream_failed = False
     try:
         nids = _verify_entries(
-            recorder, size, tree, roots, wanted, entry_check, batch_size
+            recorder,
+            size,
+            tree=tree,
+            roots=roots,
+            wanted_sizes=wanted,
+            entry_check=entry_check,
+            batch_size=batch_size,
         )
         _verify_no_orphans(recorder, nids, newest_event)
     except _Stop as stop:
@@ -198,6 +206,7 @@ def _checkpoint_failure(note: str, source: str, error: InvalidNote) -> Failure:
 def _verify_entries(
     recorder: LogRecorder,
     size: int,
+    *,
     tree: CompactRange,
     roots: dict[int, bytes],
     wanted_sizes: set[int],

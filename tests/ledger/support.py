@@ -48,7 +48,9 @@ class Note(Aggregate):
         self.lines.append(text)
 
 
-def new_ledger(url: str, signer: NoteSigner | None = None) -> tuple[LedgerApplication, Log]:
+def new_ledger(
+    url: str, signer: NoteSigner | None = None
+) -> tuple[LedgerApplication, Log]:
     """Create a ledger at ``url`` with a fresh log key."""
     signer = signer or NoteSigner.generate(ORIGIN)
     return create_ledger(parse_url(url), ORIGIN, signer)
@@ -73,13 +75,15 @@ def append_notes(app: LedgerApplication, batches: list[int]) -> list[UUID]:
 
 def verify(app: LedgerApplication, log: Log, extra: list[str] | None = None) -> Report:
     """Run full verification with the log's own key."""
-    return verify_log(app.log_recorder, log.origin, log.verifier, extra_checkpoints=extra or [])
+    return verify_log(
+        app.log_recorder, log.origin, log.verifier, extra_checkpoints=extra or []
+    )
 
 
 @contextmanager
 def raw_sql(recorder: LogRecorder) -> Iterator[Any]:
     """A committing cursor on the ledger's database, for tampering in tests."""
-    with recorder._transaction(commit=True) as cursor:  # noqa: SLF001 - tests tamper
+    with recorder._transaction(commit=True) as cursor:
         yield _Tamper(recorder, cursor)
 
 
@@ -89,8 +93,8 @@ class _Tamper:
         self.cursor = cursor
 
     def execute(self, statement: str, params: list[Any] | None = None) -> list[Any]:
-        statement = statement.replace("{events}", self.recorder._events_table)  # noqa: SLF001
-        self.cursor.execute(self.recorder._sql(statement), params or [])  # noqa: SLF001
+        statement = statement.replace("{events}", self.recorder._events_table)
+        self.cursor.execute(self.recorder._sql(statement), params or [])
         try:
             return list(self.cursor.fetchall())
         except Exception:  # noqa: BLE001 - statements without rows

@@ -72,7 +72,9 @@ def test_concurrent_writers_make_one_linear_chain(database_url: str) -> None:
     assert report.ok, report.failure
 
     entries = [log.entry(i) for i in range(size)]
-    streams = Counter((parse_entry(raw).stream, parse_entry(raw).version) for raw in entries)
+    streams = Counter(
+        (parse_entry(raw).stream, parse_entry(raw).version) for raw in entries
+    )
     assert max(streams.values()) == 1  # each event exactly one entry
     root = log.root()
     for index in range(0, size, 7):

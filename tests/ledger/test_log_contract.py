@@ -14,8 +14,11 @@ from typing import Any
 
 import pytest
 
+from ledger.application import LedgerApplication
 from ledger.checkpoint import open_checkpoint
 from ledger.entry import GENESIS_PREV, parse_entry
+from ledger.errors import LedgerExists, LedgerNotFound, OutOfRange
+from ledger.log import Log, NoSigningKey
 from ledger.merkle import (
     CompactRange,
     leaf_hash,
@@ -23,9 +26,6 @@ from ledger.merkle import (
     verify_consistency,
     verify_inclusion,
 )
-from ledger.errors import LedgerExists, LedgerNotFound, OutOfRange
-from ledger.log import Log, NoSigningKey
-from ledger.application import LedgerApplication
 from ledger.verify import FailureKind
 from tests.ledger.support import (
     append_notes,
@@ -121,7 +121,7 @@ def test_checkpoints_are_signed_stored_and_cover_earlier_sizes(ledger: Any) -> N
 
 
 def test_reopened_ledger_continues_the_same_chain(database_url: str) -> None:
-    app, log = new_ledger(database_url)
+    app, _ = new_ledger(database_url)
     append_notes(app, [3])
     app.close()
 
@@ -177,17 +177,20 @@ def _swap_rows(sql: Any, first: int, second: int) -> None:
         sql.execute(
             "UPDATE log_entries SET notification_id = ?, leaf = ?, nodes = ?, "
             "entry = ? WHERE seq = ?",
-            [row["notification_id"], bytes(row["leaf"]), bytes(row["nodes"]),
-             bytes(row["entry"]), target],
+            [
+                row["notification_id"],
+                bytes(row["leaf"]),
+                bytes(row["nodes"]),
+                bytes(row["entry"]),
+                target,
+            ],
         )
 
 
 def _shift(sql: Any, start: int, by: int) -> None:
     # Renumber in two passes so that the primary key never collides.
     sql.execute("UPDATE log_entries SET seq = -seq - 1 WHERE seq >= ?", [start])
-    sql.execute(
-        "UPDATE log_entries SET seq = -seq - 1 + ? WHERE seq < 0", [by]
-    )
+    sql.execute("UPDATE log_entries SET seq = -seq - 1 + ? WHERE seq < 0", [by])
 
 
 def _delete_renumbered(sql: Any, seq: int) -> None:
@@ -199,11 +202,19 @@ def _insert_forged(sql: Any, seq: int) -> None:
     (prev,) = sql.execute("SELECT leaf FROM log_entries WHERE seq = ?", [seq - 1])
     _shift(sql, seq, 1)
     forged = json.dumps(
-        {"actor": "intruder", "body": {"amount": 10**6}, "prev": bytes(prev["leaf"]).hex(),
-         "recorded_at": "2026-01-01T00:00:00.000000Z", "seq": seq, "signatures": [],
-         "stream": "00000000-0000-0000-0000-000000000000", "type": "tests:Note.LineAdded@1",
-         "version": 1},
-        sort_keys=True, separators=(",", ":"),
+        {
+            "actor": "intruder",
+            "body": {"amount": 10**6},
+            "prev": bytes(prev["leaf"]).hex(),
+            "recorded_at": "2026-01-01T00:00:00.000000Z",
+            "seq": seq,
+            "signatures": [],
+            "stream": "00000000-0000-0000-0000-000000000000",
+            "type": "tests:Note.LineAdded@1",
+            "version": 1,
+        },
+        sort_keys=True,
+        separators=(",", ":"),
     ).encode()
     sql.execute(
         "INSERT INTO log_entries (seq, notification_id, leaf, nodes, entry) "
@@ -216,7 +227,9 @@ def _relink(sql: Any, seq: int) -> None:
     (row,) = sql.execute("SELECT entry FROM log_entries WHERE seq = ?", [seq])
     value = json.loads(bytes(row["entry"]))
     value["prev"] = "ab" * 32
-    data = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    data = json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    ).encode()
     sql.execute(
         "UPDATE log_entries SET entry = ?, leaf = ? WHERE seq = ?",
         [data, leaf_hash(data), seq],
@@ -225,8 +238,12 @@ def _relink(sql: Any, seq: int) -> None:
 
 def _change_event(sql: Any, seq: int) -> None:
     (row,) = sql.execute("SELECT notification_id FROM log_entries WHERE seq = ?", [seq])
-    column = "rowid" if "stored_events" in sql.recorder._events_table else "notification_id"  # noqa: SLF001
-    (event,) = sql.execute(f"SELECT state FROM {{events}} WHERE {column} = ?", [row["notification_id"]])
+    column = (
+        "rowid" if "stored_events" in sql.recorder._events_table else "notification_id"
+    )
+    (event,) = sql.execute(
+        f"SELECT state FROM {{events}} WHERE {column} = ?", [row["notification_id"]]
+    )
     state = json.loads(bytes(event["state"]))
     state["amount"] = state.get("amount", 0) + 1
     sql.execute(
@@ -237,7 +254,9 @@ def _change_event(sql: Any, seq: int) -> None:
 
 def _delete_event(sql: Any, seq: int) -> None:
     (row,) = sql.execute("SELECT notification_id FROM log_entries WHERE seq = ?", [seq])
-    column = "rowid" if "stored_events" in sql.recorder._events_table else "notification_id"  # noqa: SLF001
+    column = (
+        "rowid" if "stored_events" in sql.recorder._events_table else "notification_id"
+    )
     sql.execute(f"DELETE FROM {{events}} WHERE {column} = ?", [row["notification_id"]])
 
 
@@ -250,17 +269,66 @@ def _flip_node(sql: Any, seq: int) -> None:
 
 Tamper = Callable[[Any], None]
 TAMPER_CASES = [
-    pytest.param(lambda sql: _flip_entry_byte(sql, 5), 5, FailureKind.CHANGED_BYTES, id="flipped-byte"),
-    pytest.param(lambda sql: _swap_rows(sql, 4, 9), 4, FailureKind.REORDERED, id="swapped-pair"),
-    pytest.param(lambda sql: _swap_rows(sql, 6, 7), 6, FailureKind.REORDERED, id="swapped-neighbours"),
-    pytest.param(lambda sql: sql.execute("DELETE FROM log_entries WHERE seq = 8"), 8, FailureKind.MISSING_ENTRY, id="deleted-row"),
-    pytest.param(lambda sql: _delete_renumbered(sql, 3), 3, FailureKind.MISSING_ENTRY, id="deleted-row-renumbered"),
-    pytest.param(lambda sql: _insert_forged(sql, 7), 7, FailureKind.INSERTED_ENTRY, id="inserted-row"),
-    pytest.param(lambda sql: _relink(sql, 10), 10, FailureKind.BROKEN_LINK, id="broken-link"),
-    pytest.param(lambda sql: _change_event(sql, 2), 2, FailureKind.CHANGED_EVENT, id="changed-event"),
-    pytest.param(lambda sql: _delete_event(sql, 11), 11, FailureKind.INSERTED_ENTRY, id="deleted-event"),
-    pytest.param(lambda sql: _flip_node(sql, 7), 7, FailureKind.CHANGED_NODE, id="changed-tree-node"),
-    pytest.param(lambda sql: sql.execute("DELETE FROM log_entries WHERE seq = 13"), 13, FailureKind.MISSING_ENTRY, id="deleted-entry-event-kept"),
+    pytest.param(
+        lambda sql: _flip_entry_byte(sql, 5),
+        5,
+        FailureKind.CHANGED_BYTES,
+        id="flipped-byte",
+    ),
+    pytest.param(
+        lambda sql: _swap_rows(sql, 4, 9), 4, FailureKind.REORDERED, id="swapped-pair"
+    ),
+    pytest.param(
+        lambda sql: _swap_rows(sql, 6, 7),
+        6,
+        FailureKind.REORDERED,
+        id="swapped-neighbours",
+    ),
+    pytest.param(
+        lambda sql: sql.execute("DELETE FROM log_entries WHERE seq = 8"),
+        8,
+        FailureKind.MISSING_ENTRY,
+        id="deleted-row",
+    ),
+    pytest.param(
+        lambda sql: _delete_renumbered(sql, 3),
+        3,
+        FailureKind.MISSING_ENTRY,
+        id="deleted-row-renumbered",
+    ),
+    pytest.param(
+        lambda sql: _insert_forged(sql, 7),
+        7,
+        FailureKind.INSERTED_ENTRY,
+        id="inserted-row",
+    ),
+    pytest.param(
+        lambda sql: _relink(sql, 10), 10, FailureKind.BROKEN_LINK, id="broken-link"
+    ),
+    pytest.param(
+        lambda sql: _change_event(sql, 2),
+        2,
+        FailureKind.CHANGED_EVENT,
+        id="changed-event",
+    ),
+    pytest.param(
+        lambda sql: _delete_event(sql, 11),
+        11,
+        FailureKind.INSERTED_ENTRY,
+        id="deleted-event",
+    ),
+    pytest.param(
+        lambda sql: _flip_node(sql, 7),
+        7,
+        FailureKind.CHANGED_NODE,
+        id="changed-tree-node",
+    ),
+    pytest.param(
+        lambda sql: sql.execute("DELETE FROM log_entries WHERE seq = 13"),
+        13,
+        FailureKind.MISSING_ENTRY,
+        id="deleted-entry-event-kept",
+    ),
 ]
 
 
@@ -277,7 +345,9 @@ def test_tampering_is_caught_where_it_happened(
     report = verify(app, log)
 
     assert report.failure is not None
-    assert (report.failure.position, report.failure.kind) == (position, kind), report.failure
+    assert (report.failure.position, report.failure.kind) == (position, kind), (
+        report.failure
+    )
 
 
 def test_truncation_behind_a_checkpoint_is_caught(ledger: Any) -> None:
@@ -285,7 +355,11 @@ def test_truncation_behind_a_checkpoint_is_caught(ledger: Any) -> None:
     append_notes(app, [5, 5])
     log.checkpoint()
     with raw_sql(app.log_recorder) as sql:
-        column = "rowid" if "stored_events" in sql.recorder._events_table else "notification_id"  # noqa: SLF001
+        column = (
+            "rowid"
+            if "stored_events" in sql.recorder._events_table
+            else "notification_id"
+        )
         sql.execute(
             f"DELETE FROM {{events}} WHERE {column} IN "
             "(SELECT notification_id FROM log_entries WHERE seq >= 7)"
@@ -302,7 +376,11 @@ def test_truncation_behind_a_checkpoint_kept_elsewhere_is_caught(ledger: Any) ->
     kept = log.checkpoint()
     with raw_sql(app.log_recorder) as sql:
         sql.execute("DELETE FROM log_checkpoints")
-        column = "rowid" if "stored_events" in sql.recorder._events_table else "notification_id"  # noqa: SLF001
+        column = (
+            "rowid"
+            if "stored_events" in sql.recorder._events_table
+            else "notification_id"
+        )
         sql.execute(
             f"DELETE FROM {{events}} WHERE {column} IN "
             "(SELECT notification_id FROM log_entries WHERE seq >= 9)"
@@ -316,7 +394,9 @@ def test_truncation_behind_a_checkpoint_kept_elsewhere_is_caught(ledger: Any) ->
 
 def _rewrite_from(app: LedgerApplication, sql: Any, start: int) -> None:
     """The strongest insider: change entry ``start`` and rechain everything after."""
-    rows = sql.execute("SELECT seq, notification_id, entry FROM log_entries ORDER BY seq")
+    rows = sql.execute(
+        "SELECT seq, notification_id, entry FROM log_entries ORDER BY seq"
+    )
     tree = CompactRange()
     prev = GENESIS_PREV
     for row in rows:
@@ -325,7 +405,9 @@ def _rewrite_from(app: LedgerApplication, sql: Any, start: int) -> None:
             value["actor"] = "rewritten"
         if row["seq"] >= start:
             value["prev"] = prev
-            data = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+            data = json.dumps(
+                value, sort_keys=True, separators=(",", ":"), ensure_ascii=False
+            ).encode()
         else:
             data = bytes(row["entry"])
         leaf = leaf_hash(data)
@@ -335,11 +417,21 @@ def _rewrite_from(app: LedgerApplication, sql: Any, start: int) -> None:
             [data, leaf, nodes, row["seq"]],
         )
         if row["seq"] == start:
-            column = "rowid" if "stored_events" in sql.recorder._events_table else "notification_id"  # noqa: SLF001
-            (event,) = sql.execute(f"SELECT state FROM {{events}} WHERE {column} = ?", [row["notification_id"]])
+            column = (
+                "rowid"
+                if "stored_events" in sql.recorder._events_table
+                else "notification_id"
+            )
+            (event,) = sql.execute(
+                f"SELECT state FROM {{events}} WHERE {column} = ?",
+                [row["notification_id"]],
+            )
             state = json.loads(bytes(event["state"]))
             state["actor"] = "rewritten"
-            sql.execute(f"UPDATE {{events}} SET state = ? WHERE {column} = ?", [json.dumps(state).encode(), row["notification_id"]])
+            sql.execute(
+                f"UPDATE {{events}} SET state = ? WHERE {column} = ?",
+                [json.dumps(state).encode(), row["notification_id"]],
+            )
         prev = leaf.hex()
 
 
@@ -368,7 +460,10 @@ def test_forged_checkpoint_signature_is_caught(ledger: Any) -> None:
         sql.execute("UPDATE log_checkpoints SET note = ?", [forged])
     report = verify(app, log)
     assert report.failure is not None
-    assert (report.failure.position, report.failure.kind) == (3, FailureKind.BAD_SIGNATURE)
+    assert (report.failure.position, report.failure.kind) == (
+        3,
+        FailureKind.BAD_SIGNATURE,
+    )
 
 
 def test_event_without_entry_is_caught(ledger: Any) -> None:
@@ -378,4 +473,7 @@ def test_event_without_entry_is_caught(ledger: Any) -> None:
         sql.execute("DELETE FROM log_entries WHERE seq = 5")
     report = verify(app, log)
     assert report.failure is not None
-    assert (report.failure.position, report.failure.kind) == (5, FailureKind.MISSING_ENTRY)
+    assert (report.failure.position, report.failure.kind) == (
+        5,
+        FailureKind.MISSING_ENTRY,
+    )

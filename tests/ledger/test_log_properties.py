@@ -60,7 +60,9 @@ def ledger_on(backend: str) -> Iterator[Any]:
 @pytest.mark.parametrize("backend", BACKENDS)
 @PROPERTY
 @given(sizes=batches, data=st.data())
-def test_any_appends_verify_and_prove(backend: str, sizes: list[int], data: Any) -> None:
+def test_any_appends_verify_and_prove(
+    backend: str, sizes: list[int], data: Any
+) -> None:
     with ledger_on(backend) as (app, log):
         append_notes(app, sizes)
         size = log.size()
@@ -70,7 +72,9 @@ def test_any_appends_verify_and_prove(backend: str, sizes: list[int], data: Any)
         index = data.draw(st.integers(0, size - 1))
         at = data.draw(st.integers(index + 1, size))
         proof = log.inclusion_proof(index, at)
-        verify_inclusion(leaf_hash(log.entry(index)), index, at, proof.hashes, log.root(at))
+        verify_inclusion(
+            leaf_hash(log.entry(index)), index, at, proof.hashes, log.root(at)
+        )
         old = data.draw(st.integers(1, size))
         proof2 = log.consistency_proof(old, size)
         verify_consistency(old, size, log.root(old), log.root(), proof2.hashes)
@@ -89,7 +93,9 @@ def test_any_changed_byte_is_found_at_its_entry(
         offset = data.draw(st.integers(0, len(raw) - 1), label="offset")
         raw[offset] ^= data.draw(st.integers(1, 255), label="xor")
         with raw_sql(app.log_recorder) as sql:
-            sql.execute("UPDATE log_entries SET entry = ? WHERE seq = ?", [bytes(raw), seq])
+            sql.execute(
+                "UPDATE log_entries SET entry = ? WHERE seq = ?", [bytes(raw), seq]
+            )
 
         report = verify(app, log)
         assert report.failure is not None
@@ -167,7 +173,7 @@ def test_any_truncation_behind_a_checkpoint_is_found(
         log.checkpoint()
         keep = data.draw(st.integers(0, log.size() - 1))
         with raw_sql(app.log_recorder) as sql:
-            events = sql.recorder._events_table  # noqa: SLF001
+            events = sql.recorder._events_table
             column = "rowid" if events == "stored_events" else "notification_id"
             sql.execute(
                 f"DELETE FROM {{events}} WHERE {column} IN "
