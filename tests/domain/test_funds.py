@@ -31,8 +31,11 @@ def test_bad_amounts_are_refused_with_the_value(amount: object) -> None:
     pool = _pool()
     with pytest.raises(InvalidAmount) as raised:
         pool.receive(
-            source="central-budget", amount_fen=amount, reference="r", actor=ACTOR
-        )  # type: ignore[arg-type]
+            source="central-budget",
+            amount_fen=amount,  # type: ignore[arg-type]
+            reference="r",
+            actor=ACTOR,
+        )
     assert raised.value.amount == amount
     assert pool.balance_fen == 0
     assert len(pool.collect_events()) == 1  # only the opening
