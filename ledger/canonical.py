@@ -28,13 +28,18 @@ converted: their JSON form is decided by overridable methods, and a ledger
 wants the bytes decided by the data alone. ``bool`` is a subclass of ``int``
 in Python, so types are compared exactly to keep ``True`` from passing as 1.
 
-Two encoders produce the same bytes. The fast one is the standard library's C
-encoder, used only when the value contains no float and no object key outside
-the Basic Multilingual Plane: for such values Python's output is provably the
-JCS output (its escaping matches ECMAScript's, integers print the same way,
-and code-point order equals UTF-16 order). Everything else goes through the
-slower pure-Python encoder below, which is the reference the tests check the
-fast path against.
+Two encoders produce the same bytes. The fast one is orjson with sorted keys,
+used only when the value contains no float and no object key outside the Basic
+Multilingual Plane: for such values its output is the JCS output (its escaping
+matches ECMAScript's, integers print the same way, and code-point order equals
+UTF-16 order; the tests check this against an independent implementation).
+Everything else goes through the slower pure-Python encoder below, which is the
+reference the tests check the fast path against.
+
+``parse_plain`` serves the hot path that turns stored JSON text into canonical
+bytes once per recorded event: one regular-expression scan of the text proves
+the absence of everything orjson would write differently, so the text can be
+parsed and re-encoded without walking the value in Python.
 """
 
 from __future__ import annotations
@@ -42,7 +47,9 @@ from __future__ import annotations
 import json
 import math
 import re
-from typing import TypeAlias
+from typing import Any, TypeAlias
+
+import orjson
 
 from ledger.errors import NotCanonical
 
@@ -61,12 +68,30 @@ _EXPONENT_FROM = 1e21
 # that the parser has just built. The encoder and the decoders below are built
 # once and shared; like the json module's own defaults they keep no state
 # between calls, so threads may share them.
-_FAST_ENCODER = json.JSONEncoder(
-    ensure_ascii=False,
-    allow_nan=False,
-    sort_keys=True,
-    separators=(",", ":"),
-    check_circular=False,
+_SORT_KEYS = orjson.OPT_SORT_KEYS
+
+
+def _encode_fast(value: object) -> bytes:
+    try:
+        return orjson.dumps(value, option=_SORT_KEYS)
+    except orjson.JSONEncodeError as exc:
+        if "surrogates" in str(exc):
+            raise NotCanonical(
+                "strings must be valid Unicode, found a lone surrogate"
+            ) from None
+        raise NotCanonical(str(exc)) from None
+
+
+# JSON text that orjson re-encodes canonically: strings without a character
+# outside the BMP (which would sort differently as a key), integers of at most
+# 15 digits (so within MAX_SAFE_INTEGER), literals and punctuation -- and so no
+# float, NaN or Infinity. Strings are matched whole, so digits and dots inside
+# them (timestamps, say) are not mistaken for numbers.
+# Possessive quantifiers keep a failed match linear: without them the runs of
+# punctuation inside the repetition could be split in exponentially many ways.
+_PLAIN_TEXT = re.compile(
+    rb'(?:"[^"\\\xf0-\xf4]*+(?:\\.[^"\\\xf0-\xf4]*+)*+"'
+    rb"|[\s{}\[\]:,]++|-?[0-9]{1,15}+(?![0-9.eE])|true|false|null)*+"
 )
 
 # The escapes ECMAScript's JSON.stringify applies (RFC 8785 section 3.2.2.2):
@@ -97,7 +122,7 @@ def canonical_bytes(value: JSONValue) -> bytes:
     """
     try:
         if _is_plain(value):
-            return _FAST_ENCODER.encode(value).encode("utf-8")
+            return _encode_fast(value)
         return _encode_slow(value)
     except UnicodeEncodeError:
         raise NotCanonical(
@@ -123,7 +148,7 @@ def canonicalize_json(text: str | bytes) -> bytes:
             value = _FAST_DECODER.decode(text)
         except _NeedsReference:
             return _encode_slow(_REFERENCE_DECODER.decode(text))
-        return _FAST_ENCODER.encode(value).encode("utf-8")
+        return _encode_fast(value)
     except UnicodeDecodeError as exc:
         raise NotCanonical(f"JSON text must be UTF-8: {exc.reason}") from None
     except UnicodeEncodeError:
@@ -134,6 +159,28 @@ def canonicalize_json(text: str | bytes) -> bytes:
         raise NotCanonical(f"not valid JSON: {exc}") from None
     except RecursionError:
         raise NotCanonical("JSON text is nested too deeply") from None
+
+
+def parse_plain(data: bytes) -> Any | None:
+    """Parse JSON text whose canonical form ``dumps_plain`` can write, else None.
+
+    For text that an encoder wrote from a ``dict`` (so without duplicate keys):
+    returns the parsed value when the text holds no float, no integer of 16 or
+    more digits and no character outside the BMP, and None when it might, in
+    which case the caller takes the reference path (``canonical_bytes``).
+    """
+    if _PLAIN_TEXT.fullmatch(data) is None:
+        return None
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise NotCanonical(f"not valid JSON: {exc}") from None
+
+
+def dumps_plain(value: Any) -> bytes:
+    """The RFC 8785 form of a value that ``parse_plain`` returned (or extended
+    with strings of the BMP and integers below ``MAX_SAFE_INTEGER``)."""
+    return _encode_fast(value)
 
 
 def is_canonical(data: bytes) -> bool:

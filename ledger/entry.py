@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from ledger.canonical import canonical_bytes
+from ledger.canonical import canonical_bytes, dumps_plain, parse_plain
 from ledger.errors import BadData
 
 GENESIS_PREV = "0" * 64
@@ -74,8 +74,8 @@ class Entry:
 
 def timestamp(moment: datetime | None = None) -> str:
     """Format a UTC time the way entries record it: ISO 8601, microseconds, Z."""
-    moment = moment or datetime.now(UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    moment = (moment or datetime.now(UTC)).astimezone(UTC)
+    return moment.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def split_state(state: dict[str, Any]) -> tuple[Any, Any, dict[str, Any]]:
@@ -105,15 +105,25 @@ def entry_bytes(
     stream: str,
     version: int,
     type: str,  # noqa: A002 - the envelope's own field name
-    state: dict[str, Any],
+    state: bytes,
 ) -> bytes:
-    """Build the canonical entry bytes for one stored event."""
-    actor, signatures, body = split_state(state)
+    """Build the canonical entry bytes for one stored event's JSON state."""
+    # Nearly every state takes the fast path: parsed and re-encoded in C. The
+    # fields added here are BMP strings and small integers, which keeps the
+    # envelope within what dumps_plain writes canonically.
+    value = parse_plain(state)
+    encode = dumps_plain
+    if value is None:
+        value = decode_state(state)
+        encode = canonical_bytes
+    if not isinstance(value, dict):
+        raise MalformedEntry("event state is not a JSON object")
+    actor, signatures, body = split_state(value)
     if actor is not None and not isinstance(actor, str):
         raise MalformedEntry(f"actor must be a string or absent, got {actor!r}")
     if not isinstance(signatures, list):
         raise MalformedEntry("signatures must be a list")
-    return canonical_bytes(
+    return encode(
         {
             "actor": actor,
             "body": body,

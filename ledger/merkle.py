@@ -47,6 +47,7 @@ _MAX_TREE_SIZE = 2**64 - 1
 
 _LEAF_PREFIX = b"\x00"
 _NODE_PREFIX = b"\x01"
+_sha256 = hashlib.sha256
 
 
 def leaf_hash(data: bytes) -> bytes:
@@ -486,6 +487,27 @@ class CompactRange:
             completed.append(((level, position), frontier[-1]))
         self._size += 1
         return completed
+
+    def append_packed(self, leaf: bytes) -> bytes:
+        """``append`` for the hot paths: the completed hashes concatenated.
+
+        This is the form the log stores beside each entry. The caller
+        guarantees a 32-byte leaf hash (it has just computed it).
+        """
+        frontier = self._frontier
+        frontier.append(leaf)
+        position = self._size
+        self._size = position + 1
+        if not position & 1:
+            return b""
+        completed = []
+        while position & 1:
+            right = frontier.pop()
+            merged = _sha256(_NODE_PREFIX + frontier[-1] + right).digest()
+            frontier[-1] = merged
+            completed.append(merged)
+            position >>= 1
+        return b"".join(completed)
 
     def root(self) -> bytes:
         """The tree's MTH: the right edge folded from the right."""

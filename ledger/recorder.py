@@ -35,7 +35,7 @@ from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 from psycopg.sql import SQL
 
-from ledger.entry import GENESIS_PREV, decode_state, entry_bytes, timestamp
+from ledger.entry import GENESIS_PREV, entry_bytes, timestamp
 from ledger.merkle import HASH_SIZE, CompactRange, NodeId, leaf_hash, root_nodes
 
 ENTRIES = "log_entries"
@@ -148,25 +148,25 @@ class LogRecorder:
         # 3. Build and hash each entry, chaining it to the one before.
         prev = last_leaf.hex() if last_leaf else GENESIS_PREV
         recorded_at = timestamp()
+        stream_of = self.stream_of
         rows = []
+        seq = tree.size
         for stored_event, notification_id in zip(
             stored_events, notification_ids, strict=True
         ):
-            seq = tree.size
             data = entry_bytes(
                 seq=seq,
                 prev=prev,
                 recorded_at=recorded_at,
-                stream=self.stream_of(stored_event.originator_id),
+                stream=stream_of(stored_event.originator_id),
                 version=stored_event.originator_version,
                 type=stored_event.topic,
-                state=decode_state(stored_event.state),
+                state=stored_event.state,
             )
             leaf = leaf_hash(data)
-            completed = tree.append(leaf)
-            nodes = b"".join(node_hash for _, node_hash in completed)
-            rows.append((seq, notification_id, leaf, nodes, data))
+            rows.append((seq, notification_id, leaf, tree.append_packed(leaf), data))
             prev = leaf.hex()
+            seq += 1
 
         # 4. Store them. A primary-key violation here would mean a fork; it
         #    aborts the whole transaction, events included.
@@ -365,7 +365,9 @@ class SQLiteLogRecorder(LogRecorder, SQLiteApplicationRecorder):
         return self.datastore.transaction(commit=commit)
 
     def stream_of(self, originator_id: UUID | str) -> str:
-        return str(self.convert_originator_id(str(originator_id)))
+        if isinstance(originator_id, UUID):
+            return str(originator_id)
+        return str(self.convert_originator_id(originator_id))
 
     def _insert_events(
         self, c: Any, stored_events: Sequence[StoredEvent], **kwargs: Any

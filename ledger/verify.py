@@ -299,9 +299,7 @@ def _verify_entries(
                 raise _Stop(Failure(position, FailureKind.CHANGED_EVENT, mismatch))
 
             # 6. Stored tree nodes agree with the leaves.
-            completed = tree.append(leaf)
-            stored_nodes = bytes(row["nodes"])
-            if stored_nodes != b"".join(h for _, h in completed):
+            if bytes(row["nodes"]) != tree.append_packed(leaf):
                 raise _Stop(
                     Failure(
                         position,

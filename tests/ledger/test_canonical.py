@@ -29,7 +29,9 @@ from ledger.canonical import (
     _number_to_string,
     canonical_bytes,
     canonicalize_json,
+    dumps_plain,
     is_canonical,
+    parse_plain,
 )
 from ledger.errors import NotCanonical
 
@@ -445,3 +447,47 @@ def test_fast_path_is_left_for_floats_and_supplementary_keys() -> None:
     assert not _is_plain({"\U0001f600": 1})
     assert not _is_plain({"fen": 2**53})
     assert not _is_plain((1, 2))
+
+
+@settings(max_examples=400)
+@given(
+    value=json_values(SAFE_INTEGERS, FLOATS, TEXT),
+    indent=st.sampled_from([None, 1]),
+    ascii_only=st.booleans(),
+)
+def test_parse_plain_takes_only_text_it_can_write_canonically(
+    value: JSONValue, indent: int | None, ascii_only: bool
+) -> None:
+    # Whatever an encoder wrote: parse_plain either declines, or its value
+    # re-encoded by dumps_plain (wrapped in an envelope, as the log does) is
+    # exactly the canonical form.
+    text = json.dumps(
+        value, indent=indent, ensure_ascii=ascii_only, allow_nan=False
+    ).encode()
+    parsed = parse_plain(text)
+    if parsed is None:
+        return
+    envelope = {"body": parsed, "seq": 7, "prev": "00" * 32}
+    assert dumps_plain(envelope) == rfc8785.dumps(
+        {"body": value, "seq": 7, "prev": "00" * 32}
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param(b'{"a":1.5}', id="float"),
+        pytest.param(b'{"a":[1e5]}', id="exponent"),
+        pytest.param(b'{"a":12345678901234567}', id="long-integer"),
+        pytest.param(b'{"a":NaN}', id="nan"),
+        pytest.param(b'{"a":-Infinity}', id="infinity"),
+        pytest.param('{"\U0001f600":1}'.encode(), id="non-bmp"),
+    ],
+)
+def test_parse_plain_declines_what_orjson_writes_differently(text: bytes) -> None:
+    assert parse_plain(text) is None
+
+
+def test_parse_plain_is_not_fooled_by_numbers_inside_strings() -> None:
+    text = b'{"at":"2026-12-03T19:15:47.123456+00:00","n":"1e21","q":"x\\\\"}'
+    assert parse_plain(text) == json.loads(text)
