@@ -37,8 +37,18 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+import orjson
+
 from ledger.checkpoint import Checkpoint, open_checkpoint
-from ledger.entry import ENVELOPE_KEYS, GENESIS_PREV, split_state
+from ledger.entry import (
+    ENVELOPE_KEYS,
+    GENESIS_PREV,
+    Entry,
+    MalformedEntry,
+    decode_state,
+    parse_entry,
+    split_state,
+)
 from ledger.errors import InvalidNote
 from ledger.merkle import EMPTY_ROOT, CompactRange
 from ledger.note import NoteVerifier
@@ -213,99 +223,60 @@ def _verify_entries(
     entry_check: EntryCheck | None,
     batch_size: int,
 ) -> array[int]:
-    """Steps 1-7 over every entry; returns the notification ids in log order."""
+    """Steps 1-7 over every entry; returns the notification ids in log order.
+
+    The loop only asks whether everything holds; when something does not,
+    ``_diagnose`` goes through the steps one by one to say what.
+    """
     sha256 = hashlib.sha256
-    loads = json.loads
-    stream_of = recorder.stream_of
+    loads = orjson.loads
+    stream_of = recorder.stored_stream
+    keys = ENVELOPE_KEYS
     nids = array("q")
     prev = GENESIS_PREV
     last_nid = -1
     position = 0
     for batch in recorder.verification_rows(size, batch_size):
         for row in batch:
-            # 1. No gap.
-            if row["seq"] != position:
-                raise _Stop(
-                    Failure(
-                        position,
-                        FailureKind.MISSING_ENTRY,
-                        f"there is no entry {position}; the next stored one is "
-                        f"{row['seq']}",
-                    )
-                )
-
-            # 2. Bytes unchanged.
-            raw = bytes(row["entry"])
+            seq, nid, stored_leaf, stored_nodes, raw, stream, version, topic, state = (
+                row
+            )
             leaf = sha256(_LEAF_PREFIX + raw).digest()
-            if leaf != bytes(row["leaf"]):
-                raise _Stop(
-                    Failure(
-                        position,
-                        FailureKind.CHANGED_BYTES,
-                        f"the entry hashes to {leaf.hex()} but was recorded "
-                        f"with leaf hash {bytes(row['leaf']).hex()}",
-                    )
-                )
+            nodes = tree.append_packed(leaf)
             try:
                 envelope = loads(raw)
-            except ValueError:
-                envelope = None
-            if not isinstance(envelope, dict) or envelope.keys() != ENVELOPE_KEYS:
-                raise _Stop(
-                    Failure(
-                        position,
-                        FailureKind.CHANGED_BYTES,
-                        "the entry is not a well-formed envelope",
-                    )
+                event = loads(state)
+                actor = event.pop("actor", None)
+                signatures = event.pop("signatures", None)
+                holds = (
+                    seq == position
+                    and leaf == stored_leaf
+                    and envelope.keys() == keys
+                    and envelope["seq"] == position
+                    and envelope["prev"] == prev
+                    and nid > last_nid
+                    and envelope["body"] == event
+                    and envelope["actor"] == actor
+                    and envelope["signatures"]
+                    == ([] if signatures is None else signatures)
+                    and envelope["version"] == version
+                    and envelope["type"] == topic
+                    and envelope["stream"] == stream_of(stream)
+                    and nodes == stored_nodes
+                    and type(envelope["seq"]) is int
                 )
-
-            # 3. In its place.
-            if envelope["seq"] != position:
-                raise _Stop(_misplaced(recorder, position, envelope["seq"], size))
-
-            # 4. Chained to its predecessor.
-            if envelope["prev"] != prev:
+            except (ValueError, TypeError, AttributeError):
+                holds = False
+            if not holds:
                 raise _Stop(
-                    Failure(
+                    _diagnose(
+                        recorder,
+                        size,
                         position,
-                        FailureKind.BROKEN_LINK,
-                        f"prev is {envelope['prev']} but entry {position - 1} "
-                        f"hashes to {prev}",
-                    )
-                )
-
-            # 5. Its event is there, in order, and unchanged.
-            nid = row["notification_id"]
-            if nid <= last_nid:
-                raise _Stop(
-                    Failure(
-                        position,
-                        FailureKind.REORDERED,
-                        f"records event {nid}, not after the previous entry's "
-                        f"event {last_nid}",
-                    )
-                )
-            if row["state"] is None:
-                raise _Stop(
-                    Failure(
-                        position,
-                        FailureKind.INSERTED_ENTRY,
-                        f"no stored event has notification id {nid}: the entry was "
-                        "inserted or its event deleted",
-                    )
-                )
-            mismatch = _event_mismatch(envelope, row, stream_of)
-            if mismatch:
-                raise _Stop(Failure(position, FailureKind.CHANGED_EVENT, mismatch))
-
-            # 6. Stored tree nodes agree with the leaves.
-            if bytes(row["nodes"]) != tree.append_packed(leaf):
-                raise _Stop(
-                    Failure(
-                        position,
-                        FailureKind.CHANGED_NODE,
-                        "the Merkle nodes stored with this entry differ from "
-                        "the ones its leaves give",
+                        row=row,
+                        prev=prev,
+                        last_nid=last_nid,
+                        nodes=nodes,
                     )
                 )
 
@@ -332,26 +303,102 @@ def _verify_entries(
     return nids
 
 
+def _diagnose(
+    recorder: LogRecorder,
+    size: int,
+    position: int,
+    *,
+    row: Sequence[Any],
+    prev: str,
+    last_nid: int,
+    nodes: bytes,
+) -> Failure:
+    """Name the first of steps 1-6 that entry ``position`` fails."""
+    seq, nid, stored_leaf, stored_nodes, raw, stream, version, topic, state = row
+
+    # 1. No gap.
+    if seq != position:
+        return Failure(
+            position,
+            FailureKind.MISSING_ENTRY,
+            f"there is no entry {position}; the next stored one is {seq}",
+        )
+
+    # 2. Bytes unchanged.
+    leaf = hashlib.sha256(_LEAF_PREFIX + raw).digest()
+    if leaf != stored_leaf:
+        return Failure(
+            position,
+            FailureKind.CHANGED_BYTES,
+            f"the entry hashes to {leaf.hex()} but was recorded with leaf hash "
+            f"{bytes(stored_leaf).hex()}",
+        )
+    try:
+        envelope = parse_entry(raw)
+    except MalformedEntry as error:
+        return Failure(position, FailureKind.CHANGED_BYTES, error.reason)
+
+    # 3. In its place.
+    if envelope.seq != position:
+        return _misplaced(recorder, position, envelope.seq, size)
+
+    # 4. Chained to its predecessor.
+    if envelope.prev != prev:
+        return Failure(
+            position,
+            FailureKind.BROKEN_LINK,
+            f"prev is {envelope.prev} but entry {position - 1} hashes to {prev}",
+        )
+
+    # 5. Its event is there, in order, and unchanged.
+    if nid <= last_nid:
+        return Failure(
+            position,
+            FailureKind.REORDERED,
+            f"records event {nid}, not after the previous entry's event {last_nid}",
+        )
+    if state is None:
+        return Failure(
+            position,
+            FailureKind.INSERTED_ENTRY,
+            f"no stored event has notification id {nid}: the entry was inserted "
+            "or its event deleted",
+        )
+    mismatch = _event_mismatch(
+        envelope, recorder.stored_stream(stream), version, topic, state
+    )
+    if mismatch:
+        return Failure(position, FailureKind.CHANGED_EVENT, mismatch)
+
+    # 6. Stored tree nodes agree with the leaves.
+    if nodes != stored_nodes:
+        return Failure(
+            position,
+            FailureKind.CHANGED_NODE,
+            "the Merkle nodes stored with this entry differ from the ones its "
+            "leaves give",
+        )
+    return Failure(position, FailureKind.CHANGED_BYTES, "the entry does not verify")
+
+
 def _event_mismatch(
-    envelope: dict[str, Any], row: Any, stream_of: Callable[[Any], str]
+    envelope: Entry, stream: str, version: int, topic: str, state: bytes
 ) -> str | None:
     try:
-        state = json.loads(bytes(row["state"]))
-    except ValueError:
-        return "the stored event's state is not JSON"
-    if not isinstance(state, dict):
-        return "the stored event's state is not a JSON object"
-    actor, signatures, body = split_state(state)
+        value = decode_state(bytes(state))
+    except MalformedEntry as error:
+        return f"the stored event's {error.reason}"
+    actor, signatures, body = split_state(value)
     compared = (
-        ("stream", stream_of(row["originator_id"])),
-        ("version", row["originator_version"]),
-        ("type", row["topic"]),
-        ("actor", actor),
-        ("signatures", signatures),
-        ("body", body),
+        ("stream", envelope.stream, stream),
+        ("version", envelope.version, version),
+        ("type", envelope.type, topic),
+        ("actor", envelope.actor, actor),
+        ("signatures", envelope.signatures, signatures),
+        ("body", envelope.body, body),
     )
-    for field, value in compared:
-        if envelope[field] != value:
+    for field, recorded, stored in compared:
+        if recorded != stored:
             return f"the stored event's {field} differs from the entry's"
     return None
 
@@ -390,11 +437,11 @@ def _later_claimant(recorder: LogRecorder, position: int, size: int) -> int | No
     for batch in recorder.verification_rows(size, start=position + 1):
         for row in batch:
             try:
-                claimed = json.loads(bytes(row["entry"])).get("seq")
+                claimed = json.loads(bytes(row[4])).get("seq")
             except (ValueError, AttributeError):
                 continue
             if claimed == position:
-                return int(row["seq"])
+                return int(row[0])
     return None
 
 
