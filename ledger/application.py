@@ -88,6 +88,11 @@ def create_ledger(
     **kwargs: Any,
 ) -> tuple[App, Log]:
     """Create the tables and metadata of a new ledger at ``storage``."""
+    if signer.name != origin:
+        raise LedgerMisuse(
+            f"the log key is named {signer.name!r} but the origin is {origin!r}: "
+            "a checkpoint's key name must be its origin"
+        )
     if storage.sqlite_path is not None and storage.sqlite_path.exists():
         raise LedgerExists(storage.display)
     if storage.sqlite_path is not None and not storage.sqlite_path.parent.is_dir():

@@ -17,7 +17,7 @@ import pytest
 from ledger.application import LedgerApplication
 from ledger.checkpoint import open_checkpoint
 from ledger.entry import GENESIS_PREV, parse_entry
-from ledger.errors import LedgerExists, LedgerNotFound, OutOfRange
+from ledger.errors import LedgerExists, LedgerMisuse, LedgerNotFound, OutOfRange
 from ledger.log import Log, NoSigningKey
 from ledger.merkle import (
     CompactRange,
@@ -26,6 +26,7 @@ from ledger.merkle import (
     verify_consistency,
     verify_inclusion,
 )
+from ledger.note import NoteSigner
 from ledger.verify import FailureKind
 from tests.ledger.support import (
     append_notes,
@@ -151,6 +152,12 @@ def test_misuse_is_refused(database_url: str) -> None:
     with pytest.raises(NoSigningKey):
         reopen(database_url)[1].checkpoint()
     app.close()
+
+
+def test_a_key_named_otherwise_than_the_origin_is_refused(tmp_path: Any) -> None:
+    with pytest.raises(LedgerMisuse, match="origin"):
+        new_ledger(f"sqlite:///{tmp_path}/l.db", NoteSigner.generate("other/log"))
+    assert not (tmp_path / "l.db").exists()
 
 
 # Tampering ------------------------------------------------------------------
