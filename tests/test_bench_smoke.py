@@ -1,0 +1,42 @@
+"""The benchmark command runs and reports in its documented form.
+
+No timing is asserted here (the machine is shared and noisy): only that every
+comparison line carries both measurements and their ratio, taken in one run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_quick_benchmark_prints_one_json_object_per_line() -> None:
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    result = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick"],
+        capture_output=True,
+        cwd=ROOT,
+        env=env,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr.decode()
+    lines = [json.loads(line) for line in result.stdout.decode().splitlines()]
+    names = {line["name"] for line in lines}
+    assert {"environment", "append", "bare-append", "verify", "proofs"} <= names
+    for line in lines:
+        if (
+            line["name"] in {"append", "bare-append", "verify"}
+            and "skipped" not in line
+        ):
+            assert line["ours"] > 0
+            assert line["baseline"] > 0
+            assert line["ratio"] == round(line["ours"] / line["baseline"], 3)
+        if line["name"] == "proofs":
+            assert line["met"] in (True, False)
+            assert line["p99"] >= line["ours"] > 0
