@@ -385,12 +385,35 @@ class SQLiteLogRecorder(LogRecorder, SQLiteApplicationRecorder):
     def _insert_events(
         self, c: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
-        # The event insert comes first: it takes SQLite's write lock, so the
-        # head read by _append_log cannot move until we commit.
-        notification_ids = super()._insert_events(c, stored_events, **kwargs)
-        assert notification_ids is not None  # noqa: S101 - the library's contract
+        if not stored_events:
+            return []
+
+        # 1. The events, in one statement. It comes first: it takes SQLite's
+        #    write lock, so neither the rowids nor the head read by _append_log
+        #    can move until we commit. (The library inserts one row per call to
+        #    learn each rowid; under the lock they are consecutive, so the last
+        #    one gives them all.)
+        c.executemany(
+            self.insert_events_statement,
+            [
+                (
+                    event.originator_id.hex
+                    if isinstance(event.originator_id, UUID)
+                    else event.originator_id,
+                    event.originator_version,
+                    event.topic,
+                    event.state,
+                )
+                for event in stored_events
+            ],
+        )
+        c.execute("SELECT last_insert_rowid() AS last")
+        last = int(c.fetchone()["last"])
+        notification_ids = range(last - len(stored_events) + 1, last + 1)
+
+        # 2. Their log entries, in the same transaction.
         self._append_log(c, stored_events, notification_ids)
-        return notification_ids
+        return list(notification_ids)
 
 
 class PostgresLogRecorder(LogRecorder, PostgresApplicationRecorder):
