@@ -1,67 +1,57 @@
 """The composition root: the fund domain saved through the verifiable log.
 
 ``FundLedger`` is the one place where ``domain`` aggregates meet the ``ledger``
-application. Commands load an aggregate, ask it to change (the domain refuses
-what its rules forbid), and save every resulting event in one transaction, so a
-refused command records nothing and an accepted one records all its events with
-their log entries.
+application. A command loads the county's fund, asks it to change (the domain
+refuses what its rules forbid, and then nothing is saved), and saves every
+resulting event in one transaction with its log entries. When another writer
+changed the same fund first, the command is applied again to the fresh state.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from uuid import UUID
 
-from domain.funds import CountyPool
+from eventsourcing.persistence import IntegrityError
+
+from domain.funds import CountyFund, Signatures
 from ledger.application import LedgerApplication
+
+RETRIES = 5
 
 
 class FundLedger(LedgerApplication):
     """Fund commands over the log."""
 
-    def open_pool(self, county_code: str, county_name: str, actor: str) -> UUID:
-        """Open the county's pool (once; a second open is refused by the store)."""
-        pool = CountyPool(county_code, county_name, actor)
-        self.save(pool)
-        return pool.id
+    def open_fund(
+        self,
+        county_code: str,
+        county_name: str,
+        *,
+        actor: str,
+        signatures: Signatures | None = None,
+    ) -> UUID:
+        """Open the county's fund (once; a second opening is refused by the store)."""
+        fund = CountyFund.open(
+            county_code, county_name, actor=actor, signatures=signatures
+        )
+        self.save(fund)
+        return fund.id
 
-    def pool(self, county_code: str) -> CountyPool:
-        """The county's pool as its events make it now."""
-        aggregate: CountyPool = self.repository.get(CountyPool.create_id(county_code))
+    def fund(self, county_code: str) -> CountyFund:
+        """The county's fund as its events make it now."""
+        aggregate: CountyFund = self.repository.get(CountyFund.create_id(county_code))
         return aggregate
 
-    def receive(
-        self,
-        county_code: str,
-        *,
-        source: str,
-        amount_fen: int,
-        reference: str,
-        actor: str,
-    ) -> None:
-        """Money arrives in the county's pool."""
-        pool = self.pool(county_code)
-        pool.receive(
-            source=source, amount_fen=amount_fen, reference=reference, actor=actor
-        )
-        self.save(pool)
-
-    def pay(
-        self,
-        county_code: str,
-        *,
-        payee: str,
-        programme: str,
-        amount_fen: int,
-        reference: str,
-        actor: str,
-    ) -> None:
-        """Money leaves the county's pool."""
-        pool = self.pool(county_code)
-        pool.pay(
-            payee=payee,
-            programme=programme,
-            amount_fen=amount_fen,
-            reference=reference,
-            actor=actor,
-        )
-        self.save(pool)
+    def change(self, county_code: str, command: Callable[[CountyFund], None]) -> None:
+        """Apply ``command`` to the county's fund and save what it recorded."""
+        for attempt in range(RETRIES):
+            fund = self.fund(county_code)
+            command(fund)
+            try:
+                self.save(fund)
+            except IntegrityError:
+                if attempt == RETRIES - 1:
+                    raise
+                continue
+            return
