@@ -12,9 +12,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from uuid import UUID
 
+from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
+from domain.errors import FundNotOpen
 from domain.funds import CountyFund, Signatures
+from domain.officers import REGISTRY_ID, OfficerRegistry
+from domain.requests import AcceptedRequest
 from ledger.application import LedgerApplication
 
 RETRIES = 5
@@ -22,6 +26,39 @@ RETRIES = 5
 
 class FundLedger(LedgerApplication):
     """Fund commands over the log."""
+
+    # Payments at or below this many fen need no second officer; None: all do.
+    approval_threshold_fen: int | None = None
+    log_origin = "fundledger"
+
+    def approval_needed(self, amount_fen: object) -> bool:
+        """Whether a payment of this amount waits for an approver."""
+        if self.approval_threshold_fen is None or not isinstance(amount_fen, int):
+            return True
+        return amount_fen > self.approval_threshold_fen
+
+    def registry_or_none(self) -> OfficerRegistry | None:
+        """The officer registry, or None before the first officer is enrolled."""
+        if REGISTRY_ID not in self.repository:
+            return None
+        return self.registry()
+
+    def registry(self) -> OfficerRegistry:
+        """The officer registry as its events make it now."""
+        registry: OfficerRegistry = self.repository.get(REGISTRY_ID)
+        return registry
+
+    def accepted_request(self, digest: str) -> AcceptedRequest | None:
+        """The record of an accepted request, if this request was accepted."""
+        record_id = AcceptedRequest.create_id(digest)
+        if record_id not in self.repository:
+            return None
+        record: AcceptedRequest = self.repository.get(record_id)
+        return record
+
+    def request_entry(self, digest: str) -> list[tuple[int, str]]:
+        """The log entry that recorded an accepted request."""
+        return self.log_recorder.first_entry_of(AcceptedRequest.create_id(digest))
 
     def open_fund(
         self,
@@ -40,8 +77,17 @@ class FundLedger(LedgerApplication):
 
     def fund(self, county_code: str) -> CountyFund:
         """The county's fund as its events make it now."""
-        aggregate: CountyFund = self.repository.get(CountyFund.create_id(county_code))
+        try:
+            aggregate: CountyFund = self.repository.get(
+                CountyFund.create_id(str(county_code))
+            )
+        except AggregateNotFoundError:
+            raise FundNotOpen(str(county_code)) from None
         return aggregate
+
+    def has_fund(self, county_code: str) -> bool:
+        """Whether the county's fund was opened."""
+        return CountyFund.create_id(str(county_code)) in self.repository
 
     def change(self, county_code: str, command: Callable[[CountyFund], None]) -> None:
         """Apply ``command`` to the county's fund and save what it recorded."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import json
 import logging
 import os
 import sys
@@ -20,7 +21,11 @@ from typing import NoReturn
 from eventsourcing.persistence import PersistenceError
 
 from api.app import FundLedger
+from api.cli_writes import Builder, add_write_commands, parse_params
+from api.commands import execute
 from api.demo import run_demo
+from api.requests import OfficerKey, parse_request
+from api.verification import RequestCheck
 from domain.errors import DomainError
 from ledger.application import create_ledger, open_ledger
 from ledger.errors import FundLedgerError, KeyFileError
@@ -36,6 +41,7 @@ EXIT_TAMPERED = 1
 EXIT_ERROR = 2
 DEFAULT_DB = "fundledger.db"
 DEFAULT_LOG_KEY = "fundledger-log.key"
+DEFAULT_ADMIN_KEY = "fundledger-admin.key"
 
 
 class CommandError(Exception):
@@ -66,10 +72,30 @@ def _parser() -> argparse.ArgumentParser:
     init.add_argument(
         "--origin", required=True, help="the log's name, e.g. example.org/hubei"
     )
+    init.add_argument(
+        "--admin-key",
+        type=Path,
+        default=Path(DEFAULT_ADMIN_KEY),
+        help="key file for the first administrator (default: ./fundledger-admin.key)",
+    )
+    init.add_argument("--admin-id", default="officer:admin", help="officer:NAME")
+    init.add_argument("--admin-name", default="Administrator")
+    init.add_argument(
+        "--jurisdiction", default="420000", help="the administrator's unit (Hubei)"
+    )
     init.set_defaults(run=_init)
 
-    demo = commands.add_parser("demo", help="append a sample set of events")
+    demo = commands.add_parser("demo", help="record a sample set of signed requests")
+    demo.add_argument(
+        "--key",
+        type=Path,
+        default=Path(DEFAULT_ADMIN_KEY),
+        help="an administrator's key file (default: ./fundledger-admin.key); the "
+        "demo officers' keys are written beside it",
+    )
     demo.set_defaults(run=_demo)
+
+    add_write_commands(commands, _run_write)
 
     verify = commands.add_parser("verify", help="verify the whole log")
     verify.add_argument(
@@ -118,7 +144,63 @@ def _signer_if_present(path: Path) -> NoteSigner | None:
 def _open(
     args: argparse.Namespace, *, signer: NoteSigner | None = None
 ) -> tuple[FundLedger, Log]:
-    return open_ledger(parse_url(args.db), signer, app_class=FundLedger)
+    ledger, log = open_ledger(parse_url(args.db), signer, app_class=FundLedger)
+    ledger.log_origin = log.origin
+    return ledger, log
+
+
+def _run_write(build: Builder) -> Callable[[argparse.Namespace], int]:
+    """Sign the request ``build`` makes with --key, then record it."""
+
+    def run(args: argparse.Namespace) -> int:
+        key = OfficerKey.load(args.key)
+        command, params = build(args)
+        ledger, _ = _open(args)
+        new_key: OfficerKey | None = getattr(args, "new_key", None)
+        try:
+            # A new officer key is written first (never overwriting) and removed
+            # again if the request is refused, so no enrolment lacks its file.
+            if new_key is not None:
+                new_key.save(args.out)
+            try:
+                receipt = execute(ledger, parse_request(key.sign(command, params)))
+            except BaseException:
+                if new_key is not None:
+                    args.out.unlink(missing_ok=True)
+                raise
+        finally:
+            ledger.close()
+        print(receipt.summary())
+        if new_key is not None:
+            print(f"key {new_key.key_id} of {new_key.officer_id} written to {args.out}")
+        return 0
+
+    return run
+
+
+def _sign(args: argparse.Namespace) -> int:
+    key = OfficerKey.load(args.key)
+    try:
+        params = parse_params(args.params)
+    except ValueError as error:
+        raise CommandError(str(error)) from None
+    print(json.dumps(key.sign(args.command, params), ensure_ascii=False))
+    return 0
+
+
+def _submit(args: argparse.Namespace) -> int:
+    try:
+        document = json.loads(args.file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise CommandError(f"cannot read request {args.file}: {error}") from None
+    signed = parse_request(document)
+    ledger, _ = _open(args)
+    try:
+        receipt = execute(ledger, signed)
+    finally:
+        ledger.close()
+    print(receipt.summary())
+    return 0
 
 
 def _init(args: argparse.Namespace) -> int:
@@ -128,26 +210,45 @@ def _init(args: argparse.Namespace) -> int:
             "without spaces or '+'"
         )
     signer = NoteSigner.generate(args.origin)
-    if args.log_key.exists():
-        raise KeyFileError(
-            str(args.log_key), "it already exists; refusing to overwrite"
+    admin = OfficerKey.generate(args.admin_id)
+    for path in (args.log_key, args.admin_key):
+        if path.exists():
+            raise KeyFileError(str(path), "it already exists; refusing to overwrite")
+    bootstrap = parse_request(
+        admin.sign(
+            "officer.enrol",
+            {
+                "officer_id": args.admin_id,
+                "name": args.admin_name,
+                "role": "administrator",
+                "jurisdiction": args.jurisdiction,
+                "public_key": admin.public_key_hex,
+            },
         )
-    app, _ = create_ledger(
+    )
+    ledger, _ = create_ledger(
         parse_url(args.db), args.origin, signer, app_class=FundLedger
     )
-    app.close()
+    try:
+        ledger.log_origin = args.origin
+        execute(ledger, bootstrap)
+    finally:
+        ledger.close()
     write_signer_key(args.log_key, signer)
+    admin.save(args.admin_key)
     print(f"created ledger {args.origin} at {args.db}")
     print(f"log key: {args.log_key} (keep it secret; mode 0600)")
+    print(f"administrator {args.admin_id}: key {admin.key_id} in {args.admin_key}")
     print(f"verifier key: {signer.verifier_key}")
     return 0
 
 
 def _demo(args: argparse.Namespace) -> int:
     signer = _signer_if_present(args.log_key)
+    admin = OfficerKey.load(args.key)
     ledger, log = _open(args, signer=signer)
     try:
-        count = run_demo(ledger)
+        count = run_demo(ledger, admin, args.key.parent)
         print(f"recorded {count} events; the log has {log.size()} entries")
         if signer is not None:
             sys.stdout.write(log.checkpoint())
@@ -169,7 +270,11 @@ def _verify(args: argparse.Namespace) -> int:
         if args.vkey is not None:
             verifier = NoteVerifier(args.vkey, path="--vkey")
         report = verify_log(
-            ledger.log_recorder, log.origin, verifier, extra_checkpoints=extra
+            ledger.log_recorder,
+            log.origin,
+            verifier,
+            extra_checkpoints=extra,
+            entry_check=RequestCheck(),
         )
     finally:
         ledger.close()
@@ -244,6 +349,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = _parser().parse_args(argv)
     try:
+        if getattr(args, "sign", False):
+            return _sign(args)
+        if getattr(args, "submit", False):
+            return _submit(args)
         status: int = args.run(args)
     except (FundLedgerError, DomainError, CommandError) as error:
         _fail(str(error))

@@ -1,10 +1,14 @@
-"""A sample set of events for trying the ledger: three Enshi counties' funds.
+"""A sample set of signed requests for trying the ledger: three Enshi counties.
 
-Deterministic: the same commands in the same order every time, so that two demo
-ledgers differ only in their timestamps and keys. Money arrives from every kind
-of source, is allocated to the plan's programmes, and leaves as payments that a
-recorder proposes and an approver (a different officer) approves; one payment is
-rejected and one reversed, as corrections are.
+An administrator enrols a recorder and an approver for Enshi prefecture (their
+keys are written beside the administrator's), then every change is a request
+signed by one of them: each county's fund is opened, money arrives from every
+kind of source, is allocated to the plan's programmes, and leaves as payments
+that the recorder proposes and the approver approves; one payment is rejected
+and one reversed, as corrections are.
+
+Request ids are fixed, so running the demo twice records nothing new the second
+time: the requests are replays.
 
 NOTE: the synthetic province (37 counties, 766,000 beneficiaries) replaces this
 once the projections exist.
@@ -12,16 +16,18 @@ once the projections exist.
 
 from __future__ import annotations
 
-from functools import partial
+from pathlib import Path
+from typing import Any
 
 from api.app import FundLedger
-from domain.funds import CountyFund
+from api.commands import execute
+from api.requests import OfficerKey, parse_request
 
-RECORDER = "officer:demo-recorder"
-APPROVER = "officer:demo-approver"
 YEAR = 2026
+PREFECTURE = "422800"  # Enshi Tujia and Miao Autonomous Prefecture
+SIGNED_AT = f"{YEAR}-09-01T08:00:00.000000Z"
 
-# GB/T 2260 codes of three counties of Enshi Tujia and Miao Autonomous Prefecture.
+# GB/T 2260 codes of three of its counties.
 COUNTIES = (
     ("422822", "建始县"),
     ("422823", "巴东县"),
@@ -42,71 +48,112 @@ PROGRAMMES = (
 )
 
 
-def run_demo(ledger: FundLedger) -> int:
-    """Record the sample events; returns how many events were recorded."""
+def _officer_key(directory: Path, officer_id: str) -> OfficerKey:
+    path = directory / f"demo-{officer_id.removeprefix('officer:')}.key"
+    if path.exists():
+        return OfficerKey.load(path)
+    key = OfficerKey.generate(officer_id)
+    key.save(path)
+    return key
+
+
+def run_demo(ledger: FundLedger, admin: OfficerKey, key_directory: Path) -> int:
+    """Record the sample requests; returns how many events were recorded."""
     before = ledger.log_recorder.log_size()
-    for code, name in COUNTIES:
-        ledger.open_fund(code, name, actor=RECORDER)
-        for step in (_fill, _propose, _decide):
-            ledger.change(code, partial(step, code=code))
-    return ledger.log_recorder.log_size() - before
+    recorder = _officer_key(key_directory, "officer:demo-recorder")
+    approver = _officer_key(key_directory, "officer:demo-approver")
 
+    def send(key: OfficerKey, request_id: str, command: str, **params: Any) -> None:
+        document = key.sign(command, params, request_id=request_id, signed_at=SIGNED_AT)
+        execute(ledger, parse_request(document))
 
-def _fill(fund: CountyFund, *, code: str) -> None:
-    for kind, source, amount, earmark in SOURCES:
-        fund.receive(
-            transfer_id=f"{code}-in-{source}-{YEAR}",
-            source_kind=kind,
-            source=source,
-            amount_fen=amount,
-            reference=f"{source} {YEAR} education poverty alleviation",
-            earmark=earmark,
-            actor=RECORDER,
-        )
-    for programme, per_term in PROGRAMMES:
-        fund.allocate(
-            transfer_id=f"{code}-alloc-{programme}-{YEAR}",
-            programme=programme,
-            year=YEAR,
-            amount_fen=per_term * 2 * 400,
-            actor=RECORDER,
+    for key, role, name in (
+        (recorder, "recorder", "王经办"),
+        (approver, "approver", "李审核"),
+    ):
+        send(
+            admin,
+            f"demo-enrol-{role}",
+            "officer.enrol",
+            officer_id=key.officer_id,
+            name=name,
+            role=role,
+            jurisdiction=PREFECTURE,
+            public_key=key.public_key_hex,
         )
 
-
-def _payment_id(code: str, programme: str, school: int) -> str:
-    return f"{code}-pay-{programme}-{school:03d}-{YEAR}-autumn"
-
-
-def _propose(fund: CountyFund, *, code: str) -> None:
-    for school in range(1, 4):
+    for code, county_name in COUNTIES:
+        send(
+            recorder,
+            f"demo-open-{code}",
+            "fund.open",
+            county=code,
+            county_name=county_name,
+        )
+        for kind, source, amount, earmark in SOURCES:
+            send(
+                recorder,
+                f"demo-in-{code}-{source}",
+                "fund.receive",
+                county=code,
+                transfer_id=f"{code}-in-{source}-{YEAR}",
+                source_kind=kind,
+                source=source,
+                amount_fen=amount,
+                reference=f"{source} {YEAR} education poverty alleviation",
+                earmark=earmark,
+            )
         for programme, per_term in PROGRAMMES:
-            fund.propose_payment(
-                payment_id=_payment_id(code, programme, school),
+            send(
+                recorder,
+                f"demo-alloc-{code}-{programme}",
+                "fund.allocate",
+                county=code,
+                transfer_id=f"{code}-alloc-{programme}-{YEAR}",
                 programme=programme,
                 year=YEAR,
-                term="autumn",
-                payee_kind="school",
-                payee=f"{code}S{school:04d}",
-                amount_fen=per_term * 40 * school,
-                details={"headcount": 40 * school},
-                actor=RECORDER,
+                amount_fen=per_term * 2 * 400,
             )
-
-
-def _decide(fund: CountyFund, *, code: str) -> None:
-    for school in range(1, 4):
-        for programme, _ in PROGRAMMES:
-            payment_id = _payment_id(code, programme, school)
-            if (school, programme) == (3, "HS_GRANT"):
-                fund.reject_payment(
+        for school in range(1, 4):
+            for programme, per_term in PROGRAMMES:
+                payment_id = f"{code}-pay-{programme}-{school:03d}-{YEAR}-autumn"
+                send(
+                    recorder,
+                    f"demo-{payment_id}",
+                    "fund.propose_payment",
+                    county=code,
                     payment_id=payment_id,
-                    reason="headcount not confirmed by the school",
-                    actor=APPROVER,
+                    programme=programme,
+                    year=YEAR,
+                    term="autumn",
+                    payee_kind="school",
+                    payee=f"{code}S{school:04d}",
+                    amount_fen=per_term * 40 * school,
+                    details={"headcount": 40 * school},
                 )
-            else:
-                fund.approve_payment(payment_id=payment_id, actor=APPROVER)
-    fund.reverse(
-        transfer_id=_payment_id(code, "PRE_LIVING", 2),
-        reason="paid to the wrong school account; to be paid again",
-        actor=APPROVER,
-    )
+                if (school, programme) == (3, "HS_GRANT"):
+                    send(
+                        approver,
+                        f"demo-reject-{payment_id}",
+                        "fund.reject_payment",
+                        county=code,
+                        payment_id=payment_id,
+                        reason="headcount not confirmed by the school",
+                    )
+                else:
+                    send(
+                        approver,
+                        f"demo-approve-{payment_id}",
+                        "fund.approve_payment",
+                        county=code,
+                        payment_id=payment_id,
+                    )
+        send(
+            approver,
+            f"demo-reverse-{code}",
+            "fund.reverse",
+            county=code,
+            transfer_id=f"{code}-pay-PRE_LIVING-002-{YEAR}-autumn",
+            reason="paid to the wrong school account; to be paid again",
+        )
+    return ledger.log_recorder.log_size() - before

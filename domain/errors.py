@@ -255,3 +255,156 @@ class BelowFloor(DomainError):
         self.code = code
         self.amount = amount
         self.floor = floor
+
+
+class DomainMisuse(DomainError):
+    """The caller asked for something that can never be done: a bug, not bad data.
+
+    Bad data (an invalid ID number, an unreadable vault record) comes from outside
+    and is expected. Misuse means the calling code or its configuration is wrong;
+    retrying with the same arguments cannot succeed.
+    """
+
+
+class InvalidResidentId(DomainError):
+    """A text that is not a citizen identity number as GB 11643-1999 defines it.
+
+    ``reason`` is one of ``REASONS``, stable codes that callers may branch on. The
+    number is personal data: the message shows it only masked (``masked``, at most
+    its first and last four characters) and never says what the mask hides. The
+    raw text rides on ``value`` for callers that must handle it with care.
+    """
+
+    REASONS = frozenset(
+        {
+            "length",
+            "characters",
+            "region",
+            "unknown-region",
+            "birth-date",
+            "future-birth-date",
+            "check-character",
+        }
+    )
+
+    def __init__(
+        self, value: str, reason: str, *, masked: str, expected: str, found: str
+    ) -> None:
+        super().__init__(
+            f"resident ID {masked} is invalid: expected {expected}, found {found}"
+        )
+        self.value = value
+        self.reason = reason
+        self.masked = masked
+        self.expected = expected
+        self.found = found
+
+
+class InvalidBankAccount(DomainError):
+    """A bank account number that is not 8 to 30 digits.
+
+    Like ``InvalidResidentId``: ``reason`` is one of ``REASONS``, the message shows
+    the account masked to its last digits, and the raw text rides on ``value``.
+    """
+
+    REASONS = frozenset({"length", "characters"})
+
+    def __init__(
+        self, value: str, reason: str, *, masked: str, expected: str, found: str
+    ) -> None:
+        super().__init__(
+            f"bank account {masked} is invalid: expected {expected}, found {found}"
+        )
+        self.value = value
+        self.reason = reason
+        self.masked = masked
+        self.expected = expected
+        self.found = found
+
+
+class WeakSecret(DomainMisuse):
+    """A secret too short to make pseudonyms that cannot be guessed back."""
+
+    def __init__(self, what: str, length: int, minimum: int) -> None:
+        super().__init__(f"{what} must be at least {minimum} bytes, got {length}")
+        self.what = what
+        self.length = length
+        self.minimum = minimum
+
+
+class WrongKeySize(DomainMisuse):
+    """An AES-256 key (a person's key or the master key) of the wrong length."""
+
+    def __init__(self, what: str, size: int, expected: int) -> None:
+        super().__init__(f"{what} must be {expected} bytes, got {size}")
+        self.what = what
+        self.size = size
+        self.expected = expected
+
+
+class InvalidPersonRef(DomainMisuse):
+    """Something other than a pseudonym given where a ``person_ref`` belongs.
+
+    A ``person_ref`` is stored in the clear next to sealed data, so passing, say, a
+    raw ID number in its place would leak it. The message never repeats the value.
+    """
+
+    def __init__(self, value: str) -> None:
+        found = (
+            f"{len(value)} characters"
+            if len(value) != 64
+            else "characters that are not lowercase hexadecimal"
+        )
+        super().__init__(
+            "person_ref must be 64 lowercase hexadecimal characters "
+            f"(an HMAC-SHA256 pseudonym), got {found}"
+        )
+        self.value = value
+
+
+class DayBeforeBirth(DomainMisuse):
+    """An age asked for a day before the person was born.
+
+    The birth date is personal data, so only the day asked about is reported.
+    """
+
+    def __init__(self, day: object) -> None:
+        super().__init__(f"age asked on {day}, which is before the person's birth")
+        self.day = day
+
+
+class VaultRecordUnreadable(DomainError):
+    """A sealed record that does not open: wrong key, altered bytes, or moved.
+
+    AES-GCM cannot tell these apart, and the message never reveals any plaintext.
+    """
+
+    def __init__(self, person_ref: str, reason: str) -> None:
+        super().__init__(f"vault record of {person_ref} cannot be opened: {reason}")
+        self.person_ref = person_ref
+        self.reason = reason
+
+
+class WrappedKeyUnreadable(DomainError):
+    """A wrapped person key that does not unwrap: wrong master key or altered."""
+
+    def __init__(self, person_ref: str, reason: str) -> None:
+        super().__init__(f"key of {person_ref} cannot be unwrapped: {reason}")
+        self.person_ref = person_ref
+        self.reason = reason
+
+
+class FundNotOpen(DomainError):
+    """A change to the fund of a county whose fund was never opened."""
+
+    def __init__(self, county: str) -> None:
+        super().__init__(f"the fund of county {county} is not open")
+        self.county = county
+
+
+class FundAlreadyOpen(DomainError):
+    """A second opening of a county's one fund."""
+
+    def __init__(self, county: str) -> None:
+        super().__init__(f"the fund of county {county} is already open")
+        self.county = county

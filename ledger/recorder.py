@@ -220,6 +220,41 @@ class LogRecorder:
         with self._transaction(commit=False) as cursor:
             return self._read_nodes(cursor, node_ids)
 
+    def positions(self, notification_ids: Sequence[int]) -> list[tuple[int, str]]:
+        """(log position, hex leaf hash) of the entries recording these events."""
+        if not notification_ids:
+            return []
+        marks = ", ".join("?" * len(notification_ids))
+        with self._transaction(commit=False) as cursor:
+            cursor.execute(
+                self._sql(
+                    f"SELECT seq, leaf FROM {ENTRIES} "
+                    f"WHERE notification_id IN ({marks}) ORDER BY seq"
+                ),
+                list(notification_ids),
+            )
+            return [
+                (int(row["seq"]), bytes(row["leaf"]).hex()) for row in cursor.fetchall()
+            ]
+
+    def first_entry_of(self, originator_id: UUID) -> list[tuple[int, str]]:
+        """(position, leaf hash) of the entry recording a stream's first event."""
+        with self._transaction(commit=False) as cursor:
+            cursor.execute(
+                self._sql(
+                    f"SELECT e.seq AS seq, e.leaf AS leaf FROM {ENTRIES} e "
+                    f"JOIN {self._events_table} s ON {self._join_on} "
+                    "WHERE s.originator_id = ? AND s.originator_version = 1"
+                ),
+                [self._stored_id(originator_id)],
+            )
+            return [
+                (int(row["seq"]), bytes(row["leaf"]).hex()) for row in cursor.fetchall()
+            ]
+
+    def _stored_id(self, originator_id: UUID) -> Any:
+        return originator_id
+
     def log_size(self) -> int:
         """Number of entries in the log."""
         with self._transaction(commit=False) as cursor:
@@ -368,6 +403,9 @@ class SQLiteLogRecorder(LogRecorder, SQLiteApplicationRecorder):
 
     def _transaction(self, *, commit: bool) -> AbstractContextManager[Cursor]:
         return self.datastore.transaction(commit=commit)
+
+    def _stored_id(self, originator_id: UUID) -> Any:
+        return originator_id.hex
 
     def stored_stream(self, originator_id: Any) -> str:
         # The library stores UUIDs as 32 hex digits; entries use the 8-4-4-4-12

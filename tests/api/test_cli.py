@@ -221,7 +221,7 @@ def test_key_problems(demo: Cli) -> None:
 
 def test_a_key_of_another_log_is_refused(demo: Cli, tmp_path: Path) -> None:
     other = Cli(f"sqlite:///{tmp_path / 'other.db'}", tmp_path / "other.key", tmp_path)
-    other.ok("init", "--origin", "other.example/log")
+    other.ok("init", "--origin", "other.example/log", "--admin-key", "other-admin.key")
     swapped = Cli(demo.db, other.key, tmp_path)
     assert_one_line_error(swapped.run("log", "checkpoint"), "this log's key is")
 

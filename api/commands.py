@@ -1,0 +1,289 @@
+"""Signed requests in, recorded events out: the one path every write takes.
+
+For each request, in this order and before anything is saved:
+
+1. the request names a key the registry knows (``UnknownKey``), and the
+   signature verifies with it (``BadSignature``);
+2. the command exists and its parameters are exactly the ones it takes;
+3. the key is active (``RevokedKey``), the officer's role may ask for the
+   command (``WrongRole``) and the unit it changes lies within the officer's
+   jurisdiction (``OutsideJurisdiction``, ``UnknownUnit``);
+4. the domain applies the command and refuses what its rules forbid.
+
+Then the accepted request and every event it caused are saved in one
+transaction, with their log entries. A request that was accepted before records
+nothing new and answers with the original receipt. Nothing is ever half
+recorded: any refusal above leaves the database as it was.
+
+The first administrator is the one exception to step 1: on a ledger without any
+officer, ``officer.enrol`` may be signed by the very key it enrols.
+"""
+
+from __future__ import annotations
+
+import base64
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError
+
+from api.app import FundLedger
+from api.requests import InvalidRequest, SignedRequest
+from domain.errors import FundAlreadyOpen
+from domain.funds import CountyFund
+from domain.officers import REGISTRY_ID, OfficerRegistry, key_id_of
+from domain.requests import AcceptedRequest
+from domain.units import Registry, load_hubei
+
+RETRIES = 5
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What a write answers: the request and the log entries it produced."""
+
+    digest: str
+    entries: list[tuple[int, str]]  # (log position, hex leaf hash)
+    replayed: bool
+
+    def summary(self) -> str:
+        """One line for people."""
+        if self.replayed:
+            return f"already recorded: request {self.digest} (nothing new)"
+        first, last = self.entries[0][0], self.entries[-1][0]
+        return (
+            f"recorded {len(self.entries)} events at entries {first}..{last} "
+            f"(request {self.digest})"
+        )
+
+
+@dataclass(frozen=True)
+class Command:
+    """How one command is authorised and applied."""
+
+    name: str
+    method: Callable[..., Any]
+    target: Callable[[FundLedger, dict[str, Any]], str]  # the unit it changes
+    apply: Callable[[FundLedger, dict[str, Any], str, list[dict[str, str]]], Aggregate]
+
+    def parameters(self) -> set[str]:
+        """The parameters a request must give (all of the method's keywords)."""
+        names = set(inspect.signature(self.method).parameters) - {
+            "self",
+            "actor",
+            "signatures",
+            "approval_needed",
+        }
+        return names | ({"county"} if self.name.startswith("fund.") else set())
+
+    def required(self) -> set[str]:
+        """Parameters without a default value."""
+        defaults = {
+            name
+            for name, parameter in inspect.signature(self.method).parameters.items()
+            if parameter.default is not inspect.Parameter.empty
+        }
+        return self.parameters() - defaults
+
+
+def _fund_command(name: str, method: Callable[..., Any]) -> Command:
+    def apply(
+        ledger: FundLedger,
+        params: dict[str, Any],
+        actor: str,
+        signatures: list[dict[str, str]],
+    ) -> Aggregate:
+        fund = ledger.fund(params["county"])
+        arguments = {k: v for k, v in params.items() if k != "county"}
+        if name == "fund.propose_payment":
+            arguments["approval_needed"] = ledger.approval_needed(params["amount_fen"])
+        getattr(fund, method.__name__)(**arguments, actor=actor, signatures=signatures)
+        return fund
+
+    return Command(name, method, lambda _, params: str(params["county"]), apply)
+
+
+def _open_fund(
+    ledger: FundLedger,
+    params: dict[str, Any],
+    actor: str,
+    signatures: list[dict[str, str]],
+) -> Aggregate:
+    if ledger.has_fund(params["county"]):
+        raise FundAlreadyOpen(str(params["county"]))
+    return CountyFund.open(
+        params["county"], params["county_name"], actor=actor, signatures=signatures
+    )
+
+
+def _open_fund_signature(county_name: str) -> None:
+    """The parameters of fund.open besides the county."""
+
+
+def _registry_command(
+    name: str,
+    method: Callable[..., Any],
+    target: Callable[[FundLedger, dict[str, Any]], str],
+) -> Command:
+    def apply(
+        ledger: FundLedger,
+        params: dict[str, Any],
+        actor: str,
+        signatures: list[dict[str, str]],
+    ) -> Aggregate:
+        registry = ledger.registry_or_none() or OfficerRegistry.start(
+            ledger.log_origin, actor=actor, signatures=signatures
+        )
+        getattr(registry, method.__name__)(**params, actor=actor, signatures=signatures)
+        return registry
+
+    return Command(name, method, target, apply)
+
+
+def _officer_jurisdiction(ledger: FundLedger, params: dict[str, Any]) -> str:
+    registry = ledger.registry()
+    if "officer_id" in params:
+        return registry._officer(str(params["officer_id"])).jurisdiction
+    officer, _ = registry.officer_of_key(str(params["key_id"]))
+    return officer.jurisdiction
+
+
+COMMANDS: dict[str, Command] = {
+    command.name: command
+    for command in (
+        Command(
+            "fund.open", _open_fund_signature, lambda _, p: str(p["county"]), _open_fund
+        ),
+        _fund_command("fund.receive", CountyFund.receive),
+        _fund_command("fund.allocate", CountyFund.allocate),
+        _fund_command("fund.fund_project", CountyFund.fund_project),
+        _fund_command("fund.report_progress", CountyFund.report_progress),
+        _fund_command("fund.propose_payment", CountyFund.propose_payment),
+        _fund_command("fund.approve_payment", CountyFund.approve_payment),
+        _fund_command("fund.reject_payment", CountyFund.reject_payment),
+        _fund_command("fund.reverse", CountyFund.reverse),
+        _registry_command(
+            "officer.enrol", OfficerRegistry.enrol, lambda _, p: str(p["jurisdiction"])
+        ),
+        _registry_command(
+            "officer.change_role",
+            OfficerRegistry.change_role,
+            lambda _, p: str(p["jurisdiction"]),
+        ),
+        _registry_command(
+            "officer.rotate_key", OfficerRegistry.rotate_key, _officer_jurisdiction
+        ),
+        _registry_command(
+            "officer.revoke_key", OfficerRegistry.revoke_key, _officer_jurisdiction
+        ),
+    )
+}
+
+
+class UnknownCommand(InvalidRequest):
+    """A request for a command that does not exist."""
+
+    def __init__(self, command: str) -> None:
+        super().__init__(
+            f"unknown command {command!r}; known: {', '.join(sorted(COMMANDS))}"
+        )
+        self.command = command
+
+
+def execute(
+    ledger: FundLedger, signed: SignedRequest, units: Registry | None = None
+) -> Receipt:
+    """Check, apply and record one signed request (see the module docstring)."""
+    units = units or load_hubei()
+    for attempt in range(RETRIES):
+        previous = ledger.accepted_request(signed.digest)
+        if previous is not None:
+            return Receipt(signed.digest, ledger.request_entry(signed.digest), True)
+        aggregate, actor = _check_and_apply(ledger, signed, units)
+        record = AcceptedRequest(
+            digest=signed.digest,
+            request=signed.request,
+            signature=_b64(signed.signature),
+            actor=actor,
+        )
+        try:
+            recordings = ledger.save(record, aggregate)
+        except IntegrityError:
+            if attempt == RETRIES - 1:
+                raise
+            continue
+        ids = [recording.notification.id for recording in recordings]
+        return Receipt(signed.digest, ledger.log_recorder.positions(ids), False)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _check_and_apply(
+    ledger: FundLedger, signed: SignedRequest, units: Registry
+) -> tuple[Aggregate, str]:
+    registry = ledger.registry_or_none()
+    command = COMMANDS.get(signed.command)
+
+    # 1. Known key, good signature (the first administrator signs their own).
+    bootstrap = registry is None or not registry.officers
+    if bootstrap:
+        public_key = signed.params.get("public_key")
+        if (
+            signed.command != "officer.enrol"
+            or not isinstance(public_key, str)
+            or key_id_of_or_none(public_key) != signed.key_id
+            or signed.params.get("role") != "administrator"
+        ):
+            raise InvalidRequest(
+                "this ledger has no officers yet: the first request must enrol an "
+                "administrator, signed with the key it enrols"
+            )
+        signed.check_signature(public_key)
+    else:
+        assert registry is not None  # noqa: S101 - bootstrap covers None
+        officer, key = registry.officer_of_key(signed.key_id)
+        signed.check_signature(key.public_key)
+
+    # 2. A command we know, with exactly its parameters.
+    if command is None:
+        raise UnknownCommand(signed.command)
+    given = set(signed.params)
+    if not command.required() <= given <= command.parameters():
+        missing = sorted(command.required() - given)
+        extra = sorted(given - command.parameters())
+        raise InvalidRequest(
+            f"{command.name} takes {', '.join(sorted(command.parameters()))}"
+            + (f"; missing {', '.join(missing)}" if missing else "")
+            + (f"; unexpected {', '.join(extra)}" if extra else "")
+        )
+
+    # 3. Role and jurisdiction.
+    if bootstrap:
+        units.get(str(signed.params["jurisdiction"]))
+        actor = str(signed.params["officer_id"])
+    else:
+        assert registry is not None  # noqa: S101
+        unit = command.target(ledger, signed.params)
+        officer = registry.authorize(signed.key_id, command.name, unit, units.contains)
+        actor = officer.officer_id
+
+    # 4. The domain's own rules.
+    signatures = [{"request": signed.digest, "key_id": signed.key_id}]
+    return command.apply(ledger, signed.params, actor, signatures), actor
+
+
+def key_id_of_or_none(public_key: str) -> str | None:
+    """The key id of a hex public key, or None if it is not hex."""
+    try:
+        return key_id_of(public_key)
+    except ValueError:
+        return None
+
+
+def _b64(signature: bytes) -> str:
+    return base64.b64encode(signature).decode("ascii")
+
+
+__all__ = ["COMMANDS", "REGISTRY_ID", "Receipt", "execute"]
