@@ -10,6 +10,7 @@ changed the same fund first, the command is applied again to the fresh state.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cached_property
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
@@ -18,7 +19,9 @@ from eventsourcing.persistence import IntegrityError
 from domain.errors import FundNotOpen
 from domain.funds import CountyFund, Signatures
 from domain.officers import REGISTRY_ID, OfficerRegistry
+from domain.policy import Policy, load_policy
 from domain.requests import AcceptedRequest
+from domain.rolls import CountyRolls
 from ledger.application import LedgerApplication
 
 RETRIES = 5
@@ -36,6 +39,21 @@ class FundLedger(LedgerApplication):
         if self.approval_threshold_fen is None or not isinstance(amount_fen, int):
             return True
         return amount_fen > self.approval_threshold_fen
+
+    @cached_property
+    def policy(self) -> Policy:
+        """The programmes' rates and rules this deployment pays by."""
+        return load_policy(configured_rates=self.configured_rates)
+
+    configured_rates: dict[str, int] | None = None
+
+    def rolls_or_none(self, county_code: str) -> CountyRolls | None:
+        """The county's rolls, or None before anything was put on them."""
+        rolls_id = CountyRolls.create_id(county_code)
+        if rolls_id not in self.repository:
+            return None
+        rolls: CountyRolls = self.repository.get(rolls_id)
+        return rolls
 
     def registry_or_none(self) -> OfficerRegistry | None:
         """The officer registry, or None before the first officer is enrolled."""

@@ -21,10 +21,12 @@ from typing import NoReturn
 from eventsourcing.persistence import PersistenceError
 
 from api.app import FundLedger
+from api.cli_people import add_people_commands, run_people
 from api.cli_writes import Builder, add_write_commands, parse_params
 from api.commands import execute
 from api.demo import run_demo
 from api.requests import OfficerKey, parse_request
+from api.vault_store import DeploymentSecrets
 from api.verification import RequestCheck
 from domain.errors import DomainError
 from ledger.application import create_ledger, open_ledger
@@ -42,6 +44,7 @@ EXIT_ERROR = 2
 DEFAULT_DB = "fundledger.db"
 DEFAULT_LOG_KEY = "fundledger-log.key"
 DEFAULT_ADMIN_KEY = "fundledger-admin.key"
+DEFAULT_SECRETS = "fundledger-secrets.key"
 
 
 class CommandError(Exception):
@@ -65,6 +68,13 @@ def _parser() -> argparse.ArgumentParser:
         default=Path(os.environ.get("FUNDLEDGER_LOG_KEY", DEFAULT_LOG_KEY)),
         help="the log's signer key file, kept outside the database "
         "(default: $FUNDLEDGER_LOG_KEY, else ./fundledger-log.key)",
+    )
+    parser.add_argument(
+        "--secrets",
+        type=Path,
+        default=Path(os.environ.get("FUNDLEDGER_SECRETS", DEFAULT_SECRETS)),
+        help="the deployment's pseudonym secret and vault key, outside the database "
+        "(default: $FUNDLEDGER_SECRETS, else ./fundledger-secrets.key)",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -96,6 +106,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.set_defaults(run=_demo)
 
     add_write_commands(commands, _run_write)
+    add_people_commands(commands, _run_write)
 
     verify = commands.add_parser("verify", help="verify the whole log")
     verify.add_argument(
@@ -211,7 +222,7 @@ def _init(args: argparse.Namespace) -> int:
         )
     signer = NoteSigner.generate(args.origin)
     admin = OfficerKey.generate(args.admin_id)
-    for path in (args.log_key, args.admin_key):
+    for path in (args.log_key, args.admin_key, args.secrets):
         if path.exists():
             raise KeyFileError(str(path), "it already exists; refusing to overwrite")
     bootstrap = parse_request(
@@ -236,9 +247,11 @@ def _init(args: argparse.Namespace) -> int:
         ledger.close()
     write_signer_key(args.log_key, signer)
     admin.save(args.admin_key)
+    DeploymentSecrets.generate().save(args.secrets)
     print(f"created ledger {args.origin} at {args.db}")
     print(f"log key: {args.log_key} (keep it secret; mode 0600)")
     print(f"administrator {args.admin_id}: key {admin.key_id} in {args.admin_key}")
+    print(f"pseudonym and vault secrets: {args.secrets} (mode 0600)")
     print(f"verifier key: {signer.verifier_key}")
     return 0
 
@@ -353,6 +366,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _sign(args)
         if getattr(args, "submit", False):
             return _submit(args)
+        if getattr(args, "people", None):
+            return run_people(args, _open)
         status: int = args.run(args)
     except (FundLedgerError, DomainError, CommandError) as error:
         _fail(str(error))

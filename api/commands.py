@@ -32,10 +32,12 @@ from eventsourcing.persistence import IntegrityError
 
 from api.app import FundLedger
 from api.requests import InvalidRequest, SignedRequest
+from domain.awards import check_person_payment
 from domain.errors import FundAlreadyOpen
 from domain.funds import CountyFund
 from domain.officers import REGISTRY_ID, OfficerRegistry, key_id_of
 from domain.requests import AcceptedRequest
+from domain.rolls import CountyRolls
 from domain.units import Registry, load_hubei
 
 RETRIES = 5
@@ -77,7 +79,8 @@ class Command:
             "signatures",
             "approval_needed",
         }
-        return names | ({"county"} if self.name.startswith("fund.") else set())
+        scoped = self.name.startswith(("fund.", "roll."))
+        return names | ({"county"} if scoped else set())
 
     def required(self) -> set[str]:
         """Parameters without a default value."""
@@ -100,8 +103,47 @@ def _fund_command(name: str, method: Callable[..., Any]) -> Command:
         arguments = {k: v for k, v in params.items() if k != "county"}
         if name == "fund.propose_payment":
             arguments["approval_needed"] = ledger.approval_needed(params["amount_fen"])
+            _check_payment(ledger, params)
+        if name == "fund.allocate":
+            ledger.policy.programme(str(params["programme"]))
         getattr(fund, method.__name__)(**arguments, actor=actor, signatures=signatures)
         return fund
+
+    return Command(name, method, lambda _, params: str(params["county"]), apply)
+
+
+def _check_payment(ledger: FundLedger, params: dict[str, Any]) -> None:
+    """The policy's rules for the payee: programme, rolls, stage, rate."""
+    programme = str(params["programme"])
+    if params.get("payee_kind") != "person":
+        ledger.policy.programme(programme)
+        return
+    amount = params["amount_fen"]
+    if not isinstance(amount, int) or isinstance(amount, bool):
+        return  # the fund refuses it with InvalidAmount
+    check_person_payment(
+        ledger.policy,
+        ledger.rolls_or_none(str(params["county"])),
+        programme=programme,
+        person_ref=str(params["payee"]),
+        amount_fen=amount,
+    )
+
+
+def _roll_command(name: str, method: Callable[..., Any]) -> Command:
+    def apply(
+        ledger: FundLedger,
+        params: dict[str, Any],
+        actor: str,
+        signatures: list[dict[str, str]],
+    ) -> Aggregate:
+        county = str(params["county"])
+        rolls = ledger.rolls_or_none(county) or CountyRolls.start(
+            county, actor=actor, signatures=signatures
+        )
+        arguments = {k: v for k, v in params.items() if k != "county"}
+        getattr(rolls, method.__name__)(**arguments, actor=actor, signatures=signatures)
+        return rolls
 
     return Command(name, method, lambda _, params: str(params["county"]), apply)
 
@@ -165,6 +207,10 @@ COMMANDS: dict[str, Command] = {
         _fund_command("fund.approve_payment", CountyFund.approve_payment),
         _fund_command("fund.reject_payment", CountyFund.reject_payment),
         _fund_command("fund.reverse", CountyFund.reverse),
+        _roll_command("roll.list_poor", CountyRolls.list_poor),
+        _roll_command("roll.delist_poor", CountyRolls.delist_poor),
+        _roll_command("roll.record_status", CountyRolls.record_status),
+        _roll_command("roll.erase_personal_data", CountyRolls.erase_personal_data),
         _registry_command(
             "officer.enrol", OfficerRegistry.enrol, lambda _, p: str(p["jurisdiction"])
         ),

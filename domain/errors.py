@@ -408,3 +408,12 @@ class FundAlreadyOpen(DomainError):
     def __init__(self, county: str) -> None:
         super().__init__(f"the fund of county {county} is already open")
         self.county = county
+
+
+class NotOnRoll(DomainError):
+    """A payment to a person whom the county's rolls do not show as eligible."""
+
+    def __init__(self, person_ref: str, roll: str) -> None:
+        super().__init__(f"person {person_ref[:12]}… is not on the {roll} roll")
+        self.person_ref = person_ref
+        self.roll = roll

@@ -108,6 +108,8 @@ class LogRecorder:
         self._tree_lock = threading.Lock()
         self._tree: tuple[CompactRange, bytes] | None = None
 
+    blob_type = "BLOB"
+
     # Writing ----------------------------------------------------------------
 
     def _sql(self, statement: str) -> str:
@@ -115,6 +117,19 @@ class LogRecorder:
 
     def _transaction(self, *, commit: bool) -> AbstractContextManager[Cursor]:
         raise NotImplementedError
+
+    def side_table(self, *, commit: bool) -> AbstractContextManager[Cursor]:
+        """A transaction for tables beside the log (never the log's own).
+
+        Statements use ``?`` placeholders; ``sql`` turns them into the back
+        end's style. For data that must not be in the log, such as the
+        personal-data vault.
+        """
+        return self._transaction(commit=commit)
+
+    def sql(self, statement: str) -> str:
+        """``statement`` with ``?`` placeholders in this back end's style."""
+        return self._sql(statement)
 
     def stream_of(self, originator_id: UUID | str) -> str:
         return str(originator_id)
@@ -456,6 +471,8 @@ class SQLiteLogRecorder(LogRecorder, SQLiteApplicationRecorder):
 
 class PostgresLogRecorder(LogRecorder, PostgresApplicationRecorder):
     """PostgreSQL application recorder that appends the log with the events."""
+
+    blob_type = "bytea"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -36,7 +36,8 @@ class Cli:
     ) -> subprocess.CompletedProcess[bytes]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("FUNDLEDGER_")}
         command = [sys.executable, "-m", "api.cli", "--db", db or self.db]
-        command += ["--log-key", str(self.key), *args]
+        secrets = str(self.key.with_suffix(".secrets"))
+        command += ["--log-key", str(self.key), "--secrets", secrets, *args]
         root = Path(__file__).resolve().parents[2]
         env["PYTHONPATH"] = str(root)
         return subprocess.run(
@@ -221,7 +222,13 @@ def test_key_problems(demo: Cli) -> None:
 
 def test_a_key_of_another_log_is_refused(demo: Cli, tmp_path: Path) -> None:
     other = Cli(f"sqlite:///{tmp_path / 'other.db'}", tmp_path / "other.key", tmp_path)
-    other.ok("init", "--origin", "other.example/log", "--admin-key", "other-admin.key")
+    other.ok(
+        "init",
+        "--origin",
+        "other.example/log",
+        "--admin-key",
+        "other-admin.key",
+    )
     swapped = Cli(demo.db, other.key, tmp_path)
     assert_one_line_error(swapped.run("log", "checkpoint"), "this log's key is")
 
