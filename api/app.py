@@ -16,12 +16,13 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
-from domain.errors import FundNotOpen
+from domain.errors import FundNotOpen, UnknownUnit
 from domain.funds import CountyFund, Signatures
 from domain.officers import REGISTRY_ID, OfficerRegistry
 from domain.policy import Policy, load_policy
 from domain.requests import AcceptedRequest
 from domain.rolls import CountyRolls
+from domain.schools import CountySchools
 from ledger.application import LedgerApplication
 
 RETRIES = 5
@@ -54,6 +55,21 @@ class FundLedger(LedgerApplication):
             return None
         rolls: CountyRolls = self.repository.get(rolls_id)
         return rolls
+
+    def schools_or_none(self, county_code: str) -> CountySchools | None:
+        """The county's registered schools, or None before the first."""
+        schools_id = CountySchools.create_id(county_code)
+        if schools_id not in self.repository:
+            return None
+        schools: CountySchools = self.repository.get(schools_id)
+        return schools
+
+    def school(self, county_code: str, code: str) -> None:
+        """Refuse (``UnknownUnit``) a school the county did not register."""
+        schools = self.schools_or_none(county_code)
+        if schools is None:
+            raise UnknownUnit(code)
+        schools.school(code)
 
     def registry_or_none(self) -> OfficerRegistry | None:
         """The officer registry, or None before the first officer is enrolled."""

@@ -23,6 +23,7 @@ from api.requests import OfficerKey
 from domain.errors import InvalidAmount
 from domain.funds import PAYEE_KINDS, SOURCE_KINDS, TERMS
 from domain.officers import Role
+from domain.units import Stage
 from ledger.errors import KeyFileError
 
 Params = dict[str, Any]
@@ -119,6 +120,36 @@ def add_write_commands(
     open_.set_defaults(
         run=run_write(
             lambda a: ("fund.open", {"county": a.county, "county_name": a.name})
+        )
+    )
+
+    school = commands.add_parser("school", help="register a county's schools")
+    schools = school.add_subparsers(
+        dest="school_command", required=True, metavar="COMMAND"
+    )
+    register = schools.add_parser("register", help="register a school of the county")
+    _key_option(register)
+    _county_option(register)
+    register.add_argument("--code", required=True, help="county code + S + 4 digits")
+    register.add_argument("--name", required=True)
+    register.add_argument("--stage", required=True, choices=[s.value for s in Stage])
+    register.add_argument(
+        "--boarding", action="store_true", help="the school has boarders"
+    )
+    register.add_argument("--urban", action="store_true", help="not a rural school")
+    register.set_defaults(
+        run=run_write(
+            lambda a: (
+                "school.register",
+                {
+                    "county": a.county,
+                    "code": a.code,
+                    "name": a.name,
+                    "stage": a.stage,
+                    "boarding": bool(a.boarding),
+                    "rural": not a.urban,
+                },
+            )
         )
     )
 

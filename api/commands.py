@@ -38,6 +38,7 @@ from domain.funds import CountyFund
 from domain.officers import REGISTRY_ID, OfficerRegistry, key_id_of
 from domain.requests import AcceptedRequest
 from domain.rolls import CountyRolls
+from domain.schools import CountySchools
 from domain.units import Registry, load_hubei
 
 RETRIES = 5
@@ -79,7 +80,7 @@ class Command:
             "signatures",
             "approval_needed",
         }
-        scoped = self.name.startswith(("fund.", "roll."))
+        scoped = self.name.startswith(("fund.", "roll.", "school."))
         return names | ({"county"} if scoped else set())
 
     def required(self) -> set[str]:
@@ -106,6 +107,8 @@ def _fund_command(name: str, method: Callable[..., Any]) -> Command:
             _check_payment(ledger, params)
         if name == "fund.allocate":
             ledger.policy.programme(str(params["programme"]))
+        if name == "fund.fund_project" and params.get("school") is not None:
+            ledger.school(str(params["county"]), str(params["school"]))
         getattr(fund, method.__name__)(**arguments, actor=actor, signatures=signatures)
         return fund
 
@@ -117,6 +120,7 @@ def _check_payment(ledger: FundLedger, params: dict[str, Any]) -> None:
     programme = str(params["programme"])
     if params.get("payee_kind") != "person":
         ledger.policy.programme(programme)
+        ledger.school(str(params["county"]), str(params["payee"]))
         return
     amount = params["amount_fen"]
     if not isinstance(amount, int) or isinstance(amount, bool):
@@ -138,6 +142,8 @@ def _roll_command(name: str, method: Callable[..., Any]) -> Command:
         signatures: list[dict[str, str]],
     ) -> Aggregate:
         county = str(params["county"])
+        if name == "roll.record_status":
+            ledger.school(county, str(params["school"]))
         rolls = ledger.rolls_or_none(county) or CountyRolls.start(
             county, actor=actor, signatures=signatures
         )
@@ -146,6 +152,21 @@ def _roll_command(name: str, method: Callable[..., Any]) -> Command:
         return rolls
 
     return Command(name, method, lambda _, params: str(params["county"]), apply)
+
+
+def _register_school(
+    ledger: FundLedger,
+    params: dict[str, Any],
+    actor: str,
+    signatures: list[dict[str, str]],
+) -> Aggregate:
+    county = str(params["county"])
+    schools = ledger.schools_or_none(county) or CountySchools.start(
+        county, actor=actor, signatures=signatures
+    )
+    arguments = {k: v for k, v in params.items() if k != "county"}
+    schools.register(**arguments, actor=actor, signatures=signatures)
+    return schools
 
 
 def _open_fund(
@@ -207,6 +228,12 @@ COMMANDS: dict[str, Command] = {
         _fund_command("fund.approve_payment", CountyFund.approve_payment),
         _fund_command("fund.reject_payment", CountyFund.reject_payment),
         _fund_command("fund.reverse", CountyFund.reverse),
+        Command(
+            "school.register",
+            CountySchools.register,
+            lambda _, p: str(p["county"]),
+            _register_school,
+        ),
         _roll_command("roll.list_poor", CountyRolls.list_poor),
         _roll_command("roll.delist_poor", CountyRolls.delist_poor),
         _roll_command("roll.record_status", CountyRolls.record_status),

@@ -39,6 +39,11 @@ SOURCES = (
     ("pairing", "pairing-aid-partner", 3_000_000_00, None),
     ("donation", "org:hubei-education-foundation", 500_000_00, "HARDSHIP"),
 )
+SCHOOLS = (
+    ("primary", "第一小学"),
+    ("junior_secondary", "第一初级中学"),
+    ("high_school", "第一高级中学"),
+)
 # Programme, per-term amount in fen (the plan's annual rate halved).
 PROGRAMMES = (
     ("PRE_LIVING", 500_00),
@@ -90,6 +95,18 @@ def run_demo(ledger: FundLedger, admin: OfficerKey, key_directory: Path) -> int:
             county=code,
             county_name=county_name,
         )
+        for school, (stage, name) in enumerate(SCHOOLS, start=1):
+            send(
+                recorder,
+                f"demo-school-{code}-{school}",
+                "school.register",
+                county=code,
+                code=f"{code}S{school:04d}",
+                name=f"{county_name}{name}",
+                stage=stage,
+                boarding=True,
+                rural=True,
+            )
         for kind, source, amount, earmark in SOURCES:
             send(
                 recorder,

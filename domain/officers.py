@@ -48,6 +48,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "fund.approve_payment": frozenset({Role.APPROVER}),
     "fund.reject_payment": frozenset({Role.APPROVER}),
     "fund.reverse": frozenset({Role.APPROVER}),
+    "school.register": frozenset({Role.RECORDER, Role.ADMINISTRATOR}),
     "roll.list_poor": frozenset({Role.RECORDER}),
     "roll.delist_poor": frozenset({Role.RECORDER}),
     "roll.record_status": frozenset({Role.RECORDER}),

@@ -48,6 +48,20 @@ def county(database_url: str, tmp_path: Path) -> County:
         )
     cli.ok("fund", "open", "--key", "rec.key", "--county", "422822", "--name", "建始县")
     cli.ok(
+        "school",
+        "register",
+        "--key",
+        "rec.key",
+        "--county",
+        "422822",
+        "--code",
+        "422822S0001",
+        "--name",
+        "建始县第一高级中学",
+        "--stage",
+        "high_school",
+    )
+    cli.ok(
         "record",
         "receipt",
         "--key",
@@ -247,3 +261,28 @@ def test_erasure_leaves_the_log_verifying_and_the_name_unreadable(
     assert_one_line_error(
         county.run("beneficiary", "show", "--person", person), "erased"
     )
+
+
+def test_a_student_at_an_unregistered_school_is_refused(county: County) -> None:
+    size = _size(county)
+    result = county.run(
+        "beneficiary",
+        "status",
+        "--key",
+        "rec.key",
+        "--county",
+        "422822",
+        "--id-number",
+        ID_NUMBER,
+        "--school",
+        "422822S0777",
+        "--stage",
+        "high_school",
+        "--grade",
+        "10",
+        "--year",
+        "2026",
+        "--day",
+    )
+    assert_one_line_error(result, "422822S0777")
+    assert _size(county) == size
