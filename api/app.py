@@ -82,17 +82,18 @@ class FundLedger(LedgerApplication):
         registry: OfficerRegistry = self.repository.get(REGISTRY_ID)
         return registry
 
-    def accepted_request(self, digest: str) -> AcceptedRequest | None:
-        """The record of an accepted request, if this request was accepted."""
-        record_id = AcceptedRequest.create_id(digest)
+    def accepted_request(self, key_id: str, request_id: str) -> AcceptedRequest | None:
+        """The accepted request with this key and request id, if there is one."""
+        record_id = AcceptedRequest.create_id(key_id, request_id)
         if record_id not in self.repository:
             return None
         record: AcceptedRequest = self.repository.get(record_id)
         return record
 
-    def request_entry(self, digest: str) -> list[tuple[int, str]]:
+    def request_entry(self, key_id: str, request_id: str) -> list[tuple[int, str]]:
         """The log entry that recorded an accepted request."""
-        return self.log_recorder.first_entry_of(AcceptedRequest.create_id(digest))
+        record_id = AcceptedRequest.create_id(key_id, request_id)
+        return self.log_recorder.first_entry_of(record_id)
 
     def open_fund(
         self,

@@ -144,6 +144,11 @@ def _roll_command(name: str, method: Callable[..., Any]) -> Command:
         county = str(params["county"])
         if name == "roll.record_status":
             ledger.school(county, str(params["school"]))
+        if name == "roll.import":
+            for row in params.get("students") or []:
+                ledger.school(
+                    county, str(row.get("school") if isinstance(row, dict) else row)
+                )
         rolls = ledger.rolls_or_none(county) or CountyRolls.start(
             county, actor=actor, signatures=signatures
         )
@@ -235,6 +240,7 @@ COMMANDS: dict[str, Command] = {
             _register_school,
         ),
         _roll_command("roll.list_poor", CountyRolls.list_poor),
+        _roll_command("roll.import", CountyRolls.import_roll),
         _roll_command("roll.delist_poor", CountyRolls.delist_poor),
         _roll_command("roll.record_status", CountyRolls.record_status),
         _roll_command("roll.erase_personal_data", CountyRolls.erase_personal_data),
@@ -256,6 +262,18 @@ COMMANDS: dict[str, Command] = {
 }
 
 
+class RequestIdReused(InvalidRequest):
+    """A request id that this key already used for a different request."""
+
+    def __init__(self, key_id: str, request_id: str) -> None:
+        super().__init__(
+            f"request id {request_id!r} of key {key_id} was already used for a "
+            "different request; use a new request id"
+        )
+        self.key_id = key_id
+        self.request_id = request_id
+
+
 class UnknownCommand(InvalidRequest):
     """A request for a command that does not exist."""
 
@@ -272,11 +290,19 @@ def execute(
     """Check, apply and record one signed request (see the module docstring)."""
     units = units or load_hubei()
     for attempt in range(RETRIES):
-        previous = ledger.accepted_request(signed.digest)
+        request_id = str(signed.request["request_id"])
+        previous = ledger.accepted_request(signed.key_id, request_id)
         if previous is not None:
-            return Receipt(signed.digest, ledger.request_entry(signed.digest), True)
+            # Signed again later, the same request differs only in signed_at.
+            same = (previous.request["command"], previous.request["params"])
+            if same != (signed.command, signed.params):
+                raise RequestIdReused(signed.key_id, request_id)
+            entry = ledger.request_entry(signed.key_id, request_id)
+            return Receipt(previous.digest, entry, True)
         aggregate, actor = _check_and_apply(ledger, signed, units)
         record = AcceptedRequest(
+            key_id=signed.key_id,
+            request_id=request_id,
             digest=signed.digest,
             request=signed.request,
             signature=_b64(signed.signature),

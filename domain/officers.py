@@ -50,6 +50,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "fund.reverse": frozenset({Role.APPROVER}),
     "school.register": frozenset({Role.RECORDER, Role.ADMINISTRATOR}),
     "roll.list_poor": frozenset({Role.RECORDER}),
+    "roll.import": frozenset({Role.RECORDER}),
     "roll.delist_poor": frozenset({Role.RECORDER}),
     "roll.record_status": frozenset({Role.RECORDER}),
     "roll.erase_personal_data": frozenset({Role.ADMINISTRATOR}),

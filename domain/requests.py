@@ -2,9 +2,11 @@
 
 Every write starts as a request an officer signed. The accepted request is
 recorded as an event of its own, in the same save as the changes it asked for,
-under an id derived from the request's digest. A second save of the same request
-therefore collides with the first in the event store and records nothing: a
-replayed request changes nothing, however often it arrives.
+under an id derived from the signing key and the request's own ``request_id``,
+which is the request's idempotency key. A second save of a request with the same
+key and request id therefore collides with the first in the event store and
+records nothing: a replayed request changes nothing, however often it arrives,
+even if it was signed again at another time.
 
 The domain keeps the request as the officer signed it (command, parameters, key
 id, request id, time) with the signature; checking the signature is the job of
@@ -32,20 +34,31 @@ class AcceptedRequest(Aggregate):
 
     class Accepted(Created):
         TOPIC = "fundledger.domain:AcceptedRequest.Accepted@1"
+        key_id: str
+        request_id: str
         digest: str
         request: dict[str, Any]
         signature: str
         actor: str
 
     @staticmethod
-    def create_id(digest: str) -> UUID:
-        """The record's id follows from the request's digest alone."""
-        return uuid5(REQUEST_NAMESPACE, f"request:{digest}")
+    def create_id(key_id: str, request_id: str) -> UUID:
+        """The record's id follows from the signing key and the request id."""
+        return uuid5(REQUEST_NAMESPACE, f"request:{key_id}:{request_id}")
 
     @event(Accepted)
     def __init__(
-        self, *, digest: str, request: dict[str, Any], signature: str, actor: str
+        self,
+        *,
+        key_id: str,
+        request_id: str,
+        digest: str,
+        request: dict[str, Any],
+        signature: str,
+        actor: str,
     ) -> None:
+        self.key_id = key_id
+        self.request_id = request_id
         self.digest = digest
         self.request = request
         self.signature = signature

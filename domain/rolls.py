@@ -13,6 +13,7 @@ names and ID numbers never enter the log.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
@@ -147,6 +148,44 @@ class CountyRolls(Aggregate):
         signatures: Signatures,
     ) -> None:
         self.poor[person_ref] = household_ref
+
+    def import_roll(
+        self,
+        *,
+        poor: list[dict[str, str]] | None = None,
+        students: list[dict[str, Any]] | None = None,
+        actor: str,
+        signatures: Signatures | None = None,
+    ) -> None:
+        """Import many roll entries at once (one signed request covers them all).
+
+        ``poor`` rows have person_ref, household_ref and listed_on; ``students``
+        rows have person_ref, school, stage, grade, boarding and year. Either all
+        rows are valid and recorded, or the first bad one refuses the whole batch.
+        """
+        for row in poor or []:
+            if not isinstance(row, dict):
+                raise InvalidReference("poor", row, "rows that are objects")
+            self.list_poor(
+                person_ref=row.get("person_ref", ""),
+                household_ref=row.get("household_ref", ""),
+                listed_on=row.get("listed_on", ""),
+                actor=actor,
+                signatures=signatures,
+            )
+        for student in students or []:
+            if not isinstance(student, dict):
+                raise InvalidReference("students", student, "rows that are objects")
+            self.record_status(
+                person_ref=student.get("person_ref", ""),
+                school=student.get("school", ""),
+                stage=student.get("stage", ""),
+                grade=student.get("grade", 0),
+                boarding=student.get("boarding", "missing"),
+                year=student.get("year", 0),
+                actor=actor,
+                signatures=signatures,
+            )
 
     def delist_poor(
         self,

@@ -286,3 +286,38 @@ def test_a_student_at_an_unregistered_school_is_refused(county: County) -> None:
     )
     assert_one_line_error(result, "422822S0777")
     assert _size(county) == size
+
+
+ROLL = (
+    "姓名,身份证号,户编号,识别日期,学校,学段,年级,寄宿,学年\n"
+    "王小红,34052419800101001X,H-9,2026-03-01,422822S0001,high_school,10,否,2026\n"
+    "李小强,370101190102039973,H-10,2026-03-01,422822S0001,high_school,11,是,2026\n"
+)
+
+
+def test_a_roll_file_is_one_signed_request_and_importing_it_again_is_a_replay(
+    county: County, tmp_path: Path
+) -> None:
+    roll = tmp_path / "roll.csv"
+    roll.write_text(ROLL, encoding="utf-8")
+    size = _size(county)
+    args = ("beneficiary", "import", "--key", "rec.key", "--county", "422822")
+    out = county.ok(*args, str(roll)).decode()
+    assert "imported 2 people" in out
+    assert _size(county) == size + 5  # the request, 2 listings, 2 statuses
+    again = county.ok(*args, str(roll)).decode()
+    assert "nothing new" in again
+    assert _size(county) == size + 5
+
+
+def test_a_roll_file_with_a_bad_row_imports_nothing(
+    county: County, tmp_path: Path
+) -> None:
+    roll = tmp_path / "bad.csv"
+    roll.write_text(ROLL + "坏,110105194912310021,H-11,2026-03-01,,,,,\n", "utf-8")
+    size = _size(county)
+    result = county.run(
+        "beneficiary", "import", "--key", "rec.key", "--county", "422822", str(roll)
+    )
+    assert_one_line_error(result, "line 4", "nothing imported")
+    assert _size(county) == size
