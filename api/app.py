@@ -9,8 +9,10 @@ changed the same fund first, the command is applied again to the fresh state.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from functools import cached_property
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
@@ -24,6 +26,7 @@ from domain.requests import AcceptedRequest
 from domain.rolls import CountyRolls
 from domain.schools import CountySchools
 from ledger.application import LedgerApplication
+from ledger.errors import LedgerMisuse
 
 RETRIES = 5
 
@@ -31,7 +34,19 @@ RETRIES = 5
 class FundLedger(LedgerApplication):
     """Fund commands over the log."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        threshold = os.environ.get("FUNDLEDGER_APPROVAL_THRESHOLD_FEN", "").strip()
+        if threshold:
+            if not threshold.isdigit():
+                raise LedgerMisuse(
+                    "FUNDLEDGER_APPROVAL_THRESHOLD_FEN must be a whole number of "
+                    f"fen, got {threshold!r}"
+                )
+            self.approval_threshold_fen = int(threshold)
+
     # Payments at or below this many fen need no second officer; None: all do.
+    # Set by FUNDLEDGER_APPROVAL_THRESHOLD_FEN; unset means every payment waits.
     approval_threshold_fen: int | None = None
     log_origin = "fundledger"
 

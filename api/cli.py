@@ -261,7 +261,10 @@ def _demo(args: argparse.Namespace) -> int:
     admin = OfficerKey.load(args.key)
     ledger, log = _open(args, signer=signer)
     try:
-        count = run_demo(ledger, admin, args.key.parent)
+        secrets = (
+            DeploymentSecrets.load(args.secrets) if args.secrets.exists() else None
+        )
+        count = run_demo(ledger, admin, args.key.parent, secrets)
         print(f"recorded {count} events; the log has {log.size()} entries")
         if signer is not None:
             sys.stdout.write(log.checkpoint())

@@ -16,12 +16,16 @@ once the projections exist.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from api.app import FundLedger
 from api.commands import execute
 from api.requests import OfficerKey, parse_request
+from api.vault_store import DeploymentSecrets, Vault
+from domain.resident_id import check_character
+from domain.vault import PersonalData
 
 YEAR = 2026
 PREFECTURE = "422800"  # Enshi Tujia and Miao Autonomous Prefecture
@@ -62,8 +66,41 @@ def _officer_key(directory: Path, officer_id: str) -> OfficerKey:
     return key
 
 
-def run_demo(ledger: FundLedger, admin: OfficerKey, key_directory: Path) -> int:
-    """Record the sample requests; returns how many events were recorded."""
+# Students per county: (name, birth date, stage, grade, school number, boarding).
+STUDENTS = (
+    ("向晓燕", "20100314", "high_school", 10, 3, False),
+    ("田志强", "20090921", "high_school", 11, 3, True),
+    ("谭春梅", "20130502", "junior_secondary", 7, 2, True),
+    ("覃小军", "20120817", "junior_secondary", 8, 2, True),
+    ("黄丽", "20170226", "primary", 3, 1, True),
+    ("杨明亮", "20160711", "primary", 4, 1, False),
+)
+# The programme each stage's students get, per term, in fen.
+STUDENT_PROGRAMMES = {
+    ("high_school", False): ("HS_GRANT", 1_250_00),
+    ("high_school", True): ("HS_GRANT", 1_250_00),
+    ("junior_secondary", True): ("BOARD_JUN", 625_00),
+    ("primary", True): ("BOARD_PRI", 500_00),
+}
+
+
+def demo_resident_id(county: str, birth: str, sequence: int) -> str:
+    """A synthetic, well-formed resident ID (nobody's: the sequence is made up)."""
+    first17 = f"{county}{birth}{sequence:03d}"
+    return first17 + check_character(first17)
+
+
+def run_demo(
+    ledger: FundLedger,
+    admin: OfficerKey,
+    key_directory: Path,
+    secrets: DeploymentSecrets | None = None,
+) -> int:
+    """Record the sample requests; returns how many events were recorded.
+
+    With the deployment's ``secrets`` the demo also vaults a few synthetic
+    students, imports them onto the rolls and pays their subsidies.
+    """
     before = ledger.log_recorder.log_size()
     recorder = _officer_key(key_directory, "officer:demo-recorder")
     approver = _officer_key(key_directory, "officer:demo-approver")
@@ -165,6 +202,15 @@ def run_demo(ledger: FundLedger, admin: OfficerKey, key_directory: Path) -> int:
                         county=code,
                         payment_id=payment_id,
                     )
+        if secrets is not None:
+            _students(
+                ledger,
+                secrets,
+                send=send,
+                recorder=recorder,
+                approver=approver,
+                code=code,
+            )
         send(
             approver,
             f"demo-reverse-{code}",
@@ -174,3 +220,68 @@ def run_demo(ledger: FundLedger, admin: OfficerKey, key_directory: Path) -> int:
             reason="paid to the wrong school account; to be paid again",
         )
     return ledger.log_recorder.log_size() - before
+
+
+def _students(
+    ledger: FundLedger,
+    secrets: DeploymentSecrets,
+    *,
+    send: Callable[..., None],
+    recorder: OfficerKey,
+    approver: OfficerKey,
+    code: str,
+) -> None:
+    vault = Vault(ledger.log_recorder, secrets)
+    poor, statuses, payments = [], [], []
+    for number, (name, birth, stage, grade, school, boarding) in enumerate(STUDENTS):
+        id_number = demo_resident_id(code, birth, 2 * number + 11)
+        ref, _ = vault.put(PersonalData(name, id_number, None))
+        poor.append(
+            {
+                "person_ref": ref,
+                "household_ref": f"{code}-H{number:04d}",
+                "listed_on": "2026-03-01",
+            }
+        )
+        statuses.append(
+            {
+                "person_ref": ref,
+                "school": f"{code}S{school:04d}",
+                "stage": stage,
+                "grade": grade,
+                "boarding": boarding,
+                "year": YEAR,
+            }
+        )
+        if (stage, boarding) in STUDENT_PROGRAMMES:
+            payments.append((ref, *STUDENT_PROGRAMMES[(stage, boarding)]))
+    send(
+        recorder,
+        f"demo-roll-{code}",
+        "roll.import",
+        county=code,
+        poor=poor,
+        students=statuses,
+    )
+    for number, (ref, programme, amount) in enumerate(payments):
+        payment_id = f"{code}-award-{programme}-{number:03d}-{YEAR}-autumn"
+        send(
+            recorder,
+            f"demo-{payment_id}",
+            "fund.propose_payment",
+            county=code,
+            payment_id=payment_id,
+            programme=programme,
+            year=YEAR,
+            term="autumn",
+            payee_kind="person",
+            payee=ref,
+            amount_fen=amount,
+        )
+        send(
+            approver,
+            f"demo-approve-{payment_id}",
+            "fund.approve_payment",
+            county=code,
+            payment_id=payment_id,
+        )

@@ -44,7 +44,9 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "fund.allocate": frozenset({Role.RECORDER}),
     "fund.fund_project": frozenset({Role.RECORDER}),
     "fund.report_progress": frozenset({Role.RECORDER}),
-    "fund.propose_payment": frozenset({Role.RECORDER}),
+    # An approver may propose too (a senior officer's own proposal), but
+    # never approve it: the fund refuses self-approval.
+    "fund.propose_payment": frozenset({Role.RECORDER, Role.APPROVER}),
     "fund.approve_payment": frozenset({Role.APPROVER}),
     "fund.reject_payment": frozenset({Role.APPROVER}),
     "fund.reverse": frozenset({Role.APPROVER}),
