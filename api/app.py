@@ -25,6 +25,7 @@ from domain.policy import Policy, load_policy
 from domain.requests import AcceptedRequest
 from domain.rolls import CountyRolls
 from domain.schools import CountySchools
+from domain.units import Registry, load_hubei
 from ledger.application import LedgerApplication
 from ledger.errors import LedgerMisuse
 
@@ -62,6 +63,11 @@ class FundLedger(LedgerApplication):
         return load_policy(configured_rates=self.configured_rates)
 
     configured_rates: dict[str, int] | None = None
+
+    @cached_property
+    def units(self) -> Registry:
+        """The administrative units officers and funds belong to."""
+        return load_hubei()
 
     def rolls_or_none(self, county_code: str) -> CountyRolls | None:
         """The county's rolls, or None before anything was put on them."""

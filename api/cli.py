@@ -202,8 +202,9 @@ def _sign(args: argparse.Namespace) -> int:
 def _submit(args: argparse.Namespace) -> int:
     try:
         document = json.loads(args.file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise CommandError(f"cannot read request {args.file}: {error}") from None
+    except (OSError, ValueError, RecursionError) as error:
+        reason = "nested too deeply" if isinstance(error, RecursionError) else error
+        raise CommandError(f"cannot read request {args.file}: {reason}") from None
     signed = parse_request(document)
     ledger, _ = _open(args)
     try:

@@ -21,7 +21,7 @@ from typing import Any
 
 from api.requests import OfficerKey
 from domain.errors import InvalidAmount
-from domain.funds import PAYEE_KINDS, SOURCE_KINDS, TERMS
+from domain.funds import MAX_AMOUNT_FEN, PAYEE_KINDS, SOURCE_KINDS, TERMS, check_amount
 from domain.officers import Role
 from domain.units import Stage
 from ledger.errors import KeyFileError
@@ -33,7 +33,7 @@ Builder = Callable[[argparse.Namespace], tuple[str, Params]]
 def amount_fen(args: argparse.Namespace) -> int:
     """The amount given as --amount (yuan) or --amount-fen, as integer fen."""
     if args.amount_fen is not None:
-        return int(args.amount_fen)
+        return check_amount(int(args.amount_fen))
     text = str(args.amount).strip().removesuffix("元")
     try:
         yuan = Decimal(text)
@@ -41,10 +41,13 @@ def amount_fen(args: argparse.Namespace) -> int:
         raise InvalidAmount(text, "a number of yuan such as 1250.50") from None
     if not yuan.is_finite():
         raise InvalidAmount(text, "a finite number of yuan")
+    # The exponent first: arithmetic on a number like 1e999999999 overflows.
+    if yuan.adjusted() > 20 or abs(yuan) > Decimal(MAX_AMOUNT_FEN) / 100:
+        raise InvalidAmount(text, f"at most {MAX_AMOUNT_FEN // 100} yuan")
     fen = yuan * 100
     if fen != fen.to_integral_value():
         raise InvalidAmount(text, "a whole number of fen (at most 2 decimals in yuan)")
-    return int(fen)
+    return check_amount(int(fen))
 
 
 def _amount_options(parser: argparse.ArgumentParser) -> None:

@@ -33,13 +33,13 @@ from eventsourcing.persistence import IntegrityError
 from api.app import FundLedger
 from api.requests import InvalidRequest, SignedRequest
 from domain.awards import check_person_payment
-from domain.errors import FundAlreadyOpen
+from domain.errors import FundAlreadyOpen, WrongLevel
 from domain.funds import CountyFund
 from domain.officers import REGISTRY_ID, OfficerRegistry, key_id_of
 from domain.requests import AcceptedRequest
 from domain.rolls import CountyRolls
 from domain.schools import CountySchools
-from domain.units import Registry, load_hubei
+from domain.units import Level, Registry
 
 RETRIES = 5
 
@@ -180,8 +180,12 @@ def _open_fund(
     actor: str,
     signatures: list[dict[str, str]],
 ) -> Aggregate:
-    if ledger.has_fund(params["county"]):
-        raise FundAlreadyOpen(str(params["county"]))
+    county = str(params["county"])
+    level = ledger.units.get(county).level
+    if level is not Level.COUNTY:
+        raise WrongLevel(county, expected=(Level.COUNTY,), found=level)
+    if ledger.has_fund(county):
+        raise FundAlreadyOpen(county)
     return CountyFund.open(
         params["county"], params["county_name"], actor=actor, signatures=signatures
     )
@@ -288,11 +292,16 @@ def execute(
     ledger: FundLedger, signed: SignedRequest, units: Registry | None = None
 ) -> Receipt:
     """Check, apply and record one signed request (see the module docstring)."""
-    units = units or load_hubei()
+    units = units or ledger.units
     for attempt in range(RETRIES):
         request_id = str(signed.request["request_id"])
         previous = ledger.accepted_request(signed.key_id, request_id)
         if previous is not None:
+            # A replay answers with the original receipt, but only once its
+            # signature checks: an unverified document is never "accepted".
+            registry = ledger.registry()
+            _, key = registry.officer_of_key(signed.key_id)
+            signed.check_signature(key.public_key)
             # Signed again later, the same request differs only in signed_at.
             same = (previous.request["command"], previous.request["params"])
             if same != (signed.command, signed.params):

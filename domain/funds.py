@@ -614,6 +614,9 @@ class CountyFund(Aggregate):
         """
         transfer = self.transfers.get(transfer_id)
         if transfer is None:
+            payment = self.payments.get(transfer_id)
+            if payment is not None:  # proposed, rejected: no money moved
+                raise PaymentNotPending(transfer_id, payment.status, "approved")
             raise UnknownPayment(transfer_id)
         if transfer.reversed:
             raise PaymentNotPending(transfer_id, "reversed", "not yet reversed")
