@@ -93,38 +93,88 @@ class Command:
         return self.parameters() - defaults
 
 
-def _fund_command(name: str, method: Callable[..., Any]) -> Command:
+Signatures = list[dict[str, str]]
+Loader = Callable[[FundLedger, dict[str, Any], str, Signatures], Aggregate]
+Check = Callable[[FundLedger, dict[str, Any]], dict[str, Any] | None]
+
+
+def _county(_: FundLedger, params: dict[str, Any]) -> str:
+    return str(params["county"])
+
+
+def _command(
+    name: str,
+    method: Callable[..., Any],
+    load: Loader,
+    *,
+    target: Callable[[FundLedger, dict[str, Any]], str] = _county,
+    check: Check | None = None,
+) -> Command:
+    """A command that loads one aggregate and calls ``method`` on it.
+
+    ``check`` runs first with what only the ledger knows (the policy, the rolls,
+    the registered schools) and may add arguments for the method.
+    """
+
     def apply(
         ledger: FundLedger,
         params: dict[str, Any],
         actor: str,
-        signatures: list[dict[str, str]],
+        signatures: Signatures,
     ) -> Aggregate:
-        fund = ledger.fund(params["county"])
-        arguments = {k: v for k, v in params.items() if k != "county"}
-        if name == "fund.propose_payment":
-            arguments["approval_needed"] = ledger.approval_needed(params["amount_fen"])
-            _check_payment(ledger, params)
-        if name == "fund.allocate":
-            ledger.policy.programme(str(params["programme"]))
-        if name == "fund.fund_project" and params.get("school") is not None:
-            ledger.school(str(params["county"]), str(params["school"]))
-        getattr(fund, method.__name__)(**arguments, actor=actor, signatures=signatures)
-        return fund
+        extra = check(ledger, params) if check is not None else None
+        aggregate = load(ledger, params, actor, signatures)
+        arguments = {k: v for k, v in params.items() if k != "county"} | (extra or {})
+        getattr(aggregate, method.__name__)(
+            **arguments, actor=actor, signatures=signatures
+        )
+        return aggregate
 
-    return Command(name, method, lambda _, params: str(params["county"]), apply)
+    return Command(name, method, target, apply)
 
 
-def _check_payment(ledger: FundLedger, params: dict[str, Any]) -> None:
-    """The policy's rules for the payee: programme, rolls, stage, rate."""
+def _fund(ledger: FundLedger, params: dict[str, Any], *_: Any) -> Aggregate:
+    return ledger.fund(str(params["county"]))
+
+
+def _rolls(
+    ledger: FundLedger, params: dict[str, Any], actor: str, signatures: Signatures
+) -> Aggregate:
+    county = str(params["county"])
+    return ledger.rolls_or_none(county) or CountyRolls.start(
+        county, actor=actor, signatures=signatures
+    )
+
+
+def _schools(
+    ledger: FundLedger, params: dict[str, Any], actor: str, signatures: Signatures
+) -> Aggregate:
+    county = str(params["county"])
+    return ledger.schools_or_none(county) or CountySchools.start(
+        county, actor=actor, signatures=signatures
+    )
+
+
+def _registry(
+    ledger: FundLedger, params: dict[str, Any], actor: str, signatures: Signatures
+) -> Aggregate:
+    del params
+    return ledger.registry_or_none() or OfficerRegistry.start(
+        ledger.log_origin, actor=actor, signatures=signatures
+    )
+
+
+def _check_payment(ledger: FundLedger, params: dict[str, Any]) -> dict[str, Any]:
+    """The policy's rules for the payee: programme, school or rolls, stage, rate."""
     programme = str(params["programme"])
+    needed = {"approval_needed": ledger.approval_needed(params["amount_fen"])}
     if params.get("payee_kind") != "person":
         ledger.policy.programme(programme)
         ledger.school(str(params["county"]), str(params["payee"]))
-        return
+        return needed
     amount = params["amount_fen"]
     if not isinstance(amount, int) or isinstance(amount, bool):
-        return  # the fund refuses it with InvalidAmount
+        return needed  # the fund refuses it with InvalidAmount
     check_person_payment(
         ledger.policy,
         ledger.rolls_or_none(str(params["county"])),
@@ -132,53 +182,33 @@ def _check_payment(ledger: FundLedger, params: dict[str, Any]) -> None:
         person_ref=str(params["payee"]),
         amount_fen=amount,
     )
+    return needed
 
 
-def _roll_command(name: str, method: Callable[..., Any]) -> Command:
-    def apply(
-        ledger: FundLedger,
-        params: dict[str, Any],
-        actor: str,
-        signatures: list[dict[str, str]],
-    ) -> Aggregate:
-        county = str(params["county"])
-        if name == "roll.record_status":
-            ledger.school(county, str(params["school"]))
-        if name == "roll.import":
-            for row in params.get("students") or []:
-                ledger.school(
-                    county, str(row.get("school") if isinstance(row, dict) else row)
-                )
-        rolls = ledger.rolls_or_none(county) or CountyRolls.start(
-            county, actor=actor, signatures=signatures
-        )
-        arguments = {k: v for k, v in params.items() if k != "county"}
-        getattr(rolls, method.__name__)(**arguments, actor=actor, signatures=signatures)
-        return rolls
-
-    return Command(name, method, lambda _, params: str(params["county"]), apply)
+def _check_programme(ledger: FundLedger, params: dict[str, Any]) -> None:
+    ledger.policy.programme(str(params["programme"]))
 
 
-def _register_school(
-    ledger: FundLedger,
-    params: dict[str, Any],
-    actor: str,
-    signatures: list[dict[str, str]],
-) -> Aggregate:
-    county = str(params["county"])
-    schools = ledger.schools_or_none(county) or CountySchools.start(
-        county, actor=actor, signatures=signatures
-    )
-    arguments = {k: v for k, v in params.items() if k != "county"}
-    schools.register(**arguments, actor=actor, signatures=signatures)
-    return schools
+def _check_project_school(ledger: FundLedger, params: dict[str, Any]) -> None:
+    if params.get("school") is not None:
+        ledger.school(str(params["county"]), str(params["school"]))
+
+
+def _check_status_school(ledger: FundLedger, params: dict[str, Any]) -> None:
+    ledger.school(str(params["county"]), str(params["school"]))
+
+
+def _check_import_schools(ledger: FundLedger, params: dict[str, Any]) -> None:
+    for row in params.get("students") or []:
+        school = row.get("school") if isinstance(row, dict) else row
+        ledger.school(str(params["county"]), str(school))
 
 
 def _open_fund(
     ledger: FundLedger,
     params: dict[str, Any],
     actor: str,
-    signatures: list[dict[str, str]],
+    signatures: Signatures,
 ) -> Aggregate:
     county = str(params["county"])
     level = ledger.units.get(county).level
@@ -195,26 +225,6 @@ def _open_fund_signature(county_name: str) -> None:
     """The parameters of fund.open besides the county."""
 
 
-def _registry_command(
-    name: str,
-    method: Callable[..., Any],
-    target: Callable[[FundLedger, dict[str, Any]], str],
-) -> Command:
-    def apply(
-        ledger: FundLedger,
-        params: dict[str, Any],
-        actor: str,
-        signatures: list[dict[str, str]],
-    ) -> Aggregate:
-        registry = ledger.registry_or_none() or OfficerRegistry.start(
-            ledger.log_origin, actor=actor, signatures=signatures
-        )
-        getattr(registry, method.__name__)(**params, actor=actor, signatures=signatures)
-        return registry
-
-    return Command(name, method, target, apply)
-
-
 def _officer_jurisdiction(ledger: FundLedger, params: dict[str, Any]) -> str:
     registry = ledger.registry()
     if "officer_id" in params:
@@ -226,41 +236,61 @@ def _officer_jurisdiction(ledger: FundLedger, params: dict[str, Any]) -> str:
 COMMANDS: dict[str, Command] = {
     command.name: command
     for command in (
-        Command(
-            "fund.open", _open_fund_signature, lambda _, p: str(p["county"]), _open_fund
+        Command("fund.open", _open_fund_signature, _county, _open_fund),
+        _command("fund.receive", CountyFund.receive, _fund),
+        _command("fund.allocate", CountyFund.allocate, _fund, check=_check_programme),
+        _command(
+            "fund.fund_project",
+            CountyFund.fund_project,
+            _fund,
+            check=_check_project_school,
         ),
-        _fund_command("fund.receive", CountyFund.receive),
-        _fund_command("fund.allocate", CountyFund.allocate),
-        _fund_command("fund.fund_project", CountyFund.fund_project),
-        _fund_command("fund.report_progress", CountyFund.report_progress),
-        _fund_command("fund.propose_payment", CountyFund.propose_payment),
-        _fund_command("fund.approve_payment", CountyFund.approve_payment),
-        _fund_command("fund.reject_payment", CountyFund.reject_payment),
-        _fund_command("fund.reverse", CountyFund.reverse),
-        Command(
-            "school.register",
-            CountySchools.register,
-            lambda _, p: str(p["county"]),
-            _register_school,
+        _command("fund.report_progress", CountyFund.report_progress, _fund),
+        _command(
+            "fund.propose_payment",
+            CountyFund.propose_payment,
+            _fund,
+            check=_check_payment,
         ),
-        _roll_command("roll.list_poor", CountyRolls.list_poor),
-        _roll_command("roll.import", CountyRolls.import_roll),
-        _roll_command("roll.delist_poor", CountyRolls.delist_poor),
-        _roll_command("roll.record_status", CountyRolls.record_status),
-        _roll_command("roll.erase_personal_data", CountyRolls.erase_personal_data),
-        _registry_command(
-            "officer.enrol", OfficerRegistry.enrol, lambda _, p: str(p["jurisdiction"])
+        _command("fund.approve_payment", CountyFund.approve_payment, _fund),
+        _command("fund.reject_payment", CountyFund.reject_payment, _fund),
+        _command("fund.reverse", CountyFund.reverse, _fund),
+        _command("school.register", CountySchools.register, _schools),
+        _command("roll.list_poor", CountyRolls.list_poor, _rolls),
+        _command(
+            "roll.import", CountyRolls.import_roll, _rolls, check=_check_import_schools
         ),
-        _registry_command(
+        _command("roll.delist_poor", CountyRolls.delist_poor, _rolls),
+        _command(
+            "roll.record_status",
+            CountyRolls.record_status,
+            _rolls,
+            check=_check_status_school,
+        ),
+        _command("roll.erase_personal_data", CountyRolls.erase_personal_data, _rolls),
+        _command(
+            "officer.enrol",
+            OfficerRegistry.enrol,
+            _registry,
+            target=lambda _, p: str(p["jurisdiction"]),
+        ),
+        _command(
             "officer.change_role",
             OfficerRegistry.change_role,
-            lambda _, p: str(p["jurisdiction"]),
+            _registry,
+            target=lambda _, p: str(p["jurisdiction"]),
         ),
-        _registry_command(
-            "officer.rotate_key", OfficerRegistry.rotate_key, _officer_jurisdiction
+        _command(
+            "officer.rotate_key",
+            OfficerRegistry.rotate_key,
+            _registry,
+            target=_officer_jurisdiction,
         ),
-        _registry_command(
-            "officer.revoke_key", OfficerRegistry.revoke_key, _officer_jurisdiction
+        _command(
+            "officer.revoke_key",
+            OfficerRegistry.revoke_key,
+            _registry,
+            target=_officer_jurisdiction,
         ),
     )
 }
