@@ -202,6 +202,26 @@ def run_demo(
                         county=code,
                         payment_id=payment_id,
                     )
+        send(
+            recorder,
+            f"demo-project-{code}",
+            "fund.fund_project",
+            county=code,
+            transfer_id=f"{code}-project-renovation-{YEAR}",
+            project_id=f"{code}-GAIBO-{YEAR}",
+            name="全面改薄: 第一小学校舍改造",
+            school=f"{code}S0001",
+            amount_fen=1_200_000_00,
+        )
+        send(
+            recorder,
+            f"demo-progress-{code}",
+            "fund.report_progress",
+            county=code,
+            project_id=f"{code}-GAIBO-{YEAR}",
+            percent=40,
+            note="主体结构完工",
+        )
         if secrets is not None:
             _students(
                 ledger,
