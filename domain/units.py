@@ -271,6 +271,9 @@ def load_hubei() -> Registry:
 
     The file's ``county_list`` and ``notes`` say which counties it holds and why;
     it is a best-effort list, not the plan's own (the plan names no county).
+
+    TODO(#4): it holds 28 of the plan's 37 poor counties; the synthetic province
+    needs all 37, from an authoritative list of the province-designated ones.
     """
     text = resources.files(__package__ or "domain").joinpath("data", HUBEI_UNITS_FILE)
     try:
