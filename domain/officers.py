@@ -148,6 +148,12 @@ def _check_public_key(public_key_hex: object) -> str:
     return public_key_hex
 
 
+def _check_jurisdiction(jurisdiction: object) -> str:
+    if not isinstance(jurisdiction, str) or not jurisdiction:
+        raise InvalidReference("jurisdiction", jurisdiction, "a unit code")
+    return jurisdiction
+
+
 def _check_officer_id(officer_id: object) -> str:
     if (
         not isinstance(officer_id, str)
@@ -313,8 +319,7 @@ class OfficerRegistry(Aggregate):
         if not isinstance(name, str) or not name.strip() or len(name) > 100:
             raise InvalidReference("name", name, "a name of 1 to 100 characters")
         role_value = _role(role)
-        if not isinstance(jurisdiction, str) or not jurisdiction:
-            raise InvalidReference("jurisdiction", jurisdiction, "a unit code")
+        _check_jurisdiction(jurisdiction)
         public_key = _check_public_key(public_key)
         key_id = key_id_of(public_key)
         if officer_id in self.officers:
@@ -362,6 +367,7 @@ class OfficerRegistry(Aggregate):
         """Give an officer another role or jurisdiction."""
         officer = self._officer(officer_id)
         role_value = _role(role)
+        _check_jurisdiction(jurisdiction)
         if (
             officer.role is Role.ADMINISTRATOR
             and role_value is not Role.ADMINISTRATOR
@@ -442,9 +448,12 @@ class OfficerRegistry(Aggregate):
         officer, record = self.officer_of_key(key_id)
         if record.status == "revoked":
             raise RevokedKey(key_id, officer.officer_id, record.status)
-        if officer.role is Role.ADMINISTRATOR and self._active_administrators() == [
-            officer.officer_id
-        ]:
+        if (
+            record.status == "active"
+            and officer.role is Role.ADMINISTRATOR
+            and self._active_administrators() == [officer.officer_id]
+            and [k for k in officer.keys if self.keys[k].status == "active"] == [key_id]
+        ):
             raise LastAdministrator(officer.officer_id)
         if not isinstance(reason, str) or not reason.strip():
             raise InvalidReference("reason", reason, "a non-empty reason")
