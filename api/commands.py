@@ -33,7 +33,7 @@ from eventsourcing.persistence import IntegrityError
 from api.app import FundLedger
 from api.requests import InvalidRequest, SignedRequest
 from domain.awards import check_person_payment
-from domain.errors import FundAlreadyOpen, WrongLevel
+from domain.errors import FundAlreadyOpen, InvalidReference, WrongLevel
 from domain.funds import CountyFund
 from domain.officers import REGISTRY_ID, OfficerRegistry, key_id_of
 from domain.requests import AcceptedRequest
@@ -69,7 +69,7 @@ class Command:
 
     name: str
     method: Callable[..., Any]
-    target: Callable[[FundLedger, dict[str, Any]], str]  # the unit it changes
+    target: Callable[[FundLedger, dict[str, Any]], tuple[str, ...]]  # units it changes
     apply: Callable[[FundLedger, dict[str, Any], str, list[dict[str, str]]], Aggregate]
 
     def parameters(self) -> set[str]:
@@ -98,8 +98,15 @@ Loader = Callable[[FundLedger, dict[str, Any], str, Signatures], Aggregate]
 Check = Callable[[FundLedger, dict[str, Any]], dict[str, Any] | None]
 
 
-def _county(_: FundLedger, params: dict[str, Any]) -> str:
-    return str(params["county"])
+def _county(_: FundLedger, params: dict[str, Any]) -> tuple[str, ...]:
+    county = params["county"]
+    if not isinstance(county, str):
+        raise InvalidReference("county", county, "a county code as text")
+    return (county,)
+
+
+def _new_jurisdiction(_: FundLedger, params: dict[str, Any]) -> tuple[str, ...]:
+    return (str(params["jurisdiction"]),)
 
 
 def _command(
@@ -107,7 +114,7 @@ def _command(
     method: Callable[..., Any],
     load: Loader,
     *,
-    target: Callable[[FundLedger, dict[str, Any]], str] = _county,
+    target: Callable[[FundLedger, dict[str, Any]], tuple[str, ...]] = _county,
     check: Check | None = None,
 ) -> Command:
     """A command that loads one aggregate and calls ``method`` on it.
@@ -225,12 +232,19 @@ def _open_fund_signature(county_name: str) -> None:
     """The parameters of fund.open besides the county."""
 
 
-def _officer_jurisdiction(ledger: FundLedger, params: dict[str, Any]) -> str:
+def _both_jurisdictions(ledger: FundLedger, params: dict[str, Any]) -> tuple[str, ...]:
+    """A role change needs both the officer's unit and the new one in reach."""
+    return (*_officer_jurisdiction(ledger, params), str(params["jurisdiction"]))
+
+
+def _officer_jurisdiction(
+    ledger: FundLedger, params: dict[str, Any]
+) -> tuple[str, ...]:
     registry = ledger.registry()
     if "officer_id" in params:
-        return registry._officer(str(params["officer_id"])).jurisdiction
+        return (registry._officer(str(params["officer_id"])).jurisdiction,)
     officer, _ = registry.officer_of_key(str(params["key_id"]))
-    return officer.jurisdiction
+    return (officer.jurisdiction,)
 
 
 COMMANDS: dict[str, Command] = {
@@ -272,13 +286,13 @@ COMMANDS: dict[str, Command] = {
             "officer.enrol",
             OfficerRegistry.enrol,
             _registry,
-            target=lambda _, p: str(p["jurisdiction"]),
+            target=_new_jurisdiction,
         ),
         _command(
             "officer.change_role",
             OfficerRegistry.change_role,
             _registry,
-            target=lambda _, p: str(p["jurisdiction"]),
+            target=_both_jurisdictions,
         ),
         _command(
             "officer.rotate_key",
@@ -403,8 +417,10 @@ def _check_and_apply(
         actor = str(signed.params["officer_id"])
     else:
         assert registry is not None  # noqa: S101
-        unit = command.target(ledger, signed.params)
-        officer = registry.authorize(signed.key_id, command.name, unit, units.contains)
+        for unit in command.target(ledger, signed.params):
+            officer = registry.authorize(
+                signed.key_id, command.name, unit, units.contains
+            )
         actor = officer.officer_id
 
     # 4. The domain's own rules.

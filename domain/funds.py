@@ -429,7 +429,7 @@ class CountyFund(Aggregate):
         signatures: Signatures | None = None,
     ) -> None:
         """Report how far a funded project has come (0 to 100 percent)."""
-        if project_id not in self.projects:
+        if check_reference("project_id", project_id) not in self.projects:
             raise UnknownProject(project_id)
         if not isinstance(percent, int) or isinstance(percent, bool):
             raise InvalidReference("percent", percent, "a whole number from 0 to 100")
@@ -485,6 +485,8 @@ class CountyFund(Aggregate):
         check_choice("payee_kind", payee_kind, PAYEE_KINDS)
         check_reference("payee", payee)
         amount_fen = check_amount(amount_fen)
+        if details is not None and not isinstance(details, dict):
+            raise InvalidReference("details", details, "an object")
         payment_id = self._new_transfer_id(payment_id)
         budget = budget_account(self.county_code, programme, year)
         self._require(budget, amount_fen)
@@ -531,12 +533,12 @@ class CountyFund(Aggregate):
             amount_fen,
             actor,
             "proposed",
-            {"programme": programme, "year": year, "term": term, **details},
+            {**details, "programme": programme, "year": year, "term": term},
         )
         self.pending_fen[budget] = self.pending_fen.get(budget, 0) + amount_fen
 
     def _pending(self, payment_id: str) -> Payment:
-        payment = self.payments.get(payment_id)
+        payment = self.payments.get(check_reference("payment_id", payment_id))
         if payment is None:
             raise UnknownPayment(payment_id)
         if payment.status != "proposed":
@@ -612,7 +614,7 @@ class CountyFund(Aggregate):
         Refused if the money has already moved on (a pool or budget would go
         below zero): reverse what was paid from it first.
         """
-        transfer = self.transfers.get(transfer_id)
+        transfer = self.transfers.get(check_reference("transfer_id", transfer_id))
         if transfer is None:
             payment = self.payments.get(transfer_id)
             if payment is not None:  # proposed, rejected: no money moved

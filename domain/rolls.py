@@ -128,6 +128,12 @@ class CountyRolls(Aggregate):
         if not isinstance(listed_on, str) or len(listed_on) != 10:
             raise InvalidReference("listed_on", listed_on, "a date YYYY-MM-DD")
         if person_ref in self.poor:
+            if self.poor[person_ref] != household_ref:
+                raise InvalidReference(
+                    "household_ref",
+                    household_ref,
+                    f"the household already on the roll, {self.poor[person_ref]}",
+                )
             return
         self._list_poor(
             person_ref=person_ref,

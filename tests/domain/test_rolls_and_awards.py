@@ -142,14 +142,24 @@ def test_listing_delisting_and_recording_status() -> None:
 
 def test_listing_someone_already_listed_records_nothing() -> None:
     rolls = _rolls()
+    rolls.collect_events()
+    household = f"household-{HIGH_SCHOOL_POOR[:8]}"
     rolls.list_poor(
         person_ref=HIGH_SCHOOL_POOR,
-        household_ref="another-household",
+        household_ref=household,
         listed_on="2018-01-01",
         actor=RECORDER,
     )
     assert rolls.collect_events() == []
-    assert rolls.poor[HIGH_SCHOOL_POOR] == f"household-{HIGH_SCHOOL_POOR[:8]}"
+    with pytest.raises(InvalidReference, match="already on the roll"):
+        rolls.list_poor(
+            person_ref=HIGH_SCHOOL_POOR,
+            household_ref="another-household",
+            listed_on="2018-01-01",
+            actor=RECORDER,
+        )
+    assert rolls.collect_events() == []
+    assert rolls.poor[HIGH_SCHOOL_POOR] == household
 
 
 def test_a_new_status_replaces_the_old_one() -> None:
