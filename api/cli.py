@@ -22,6 +22,7 @@ from eventsourcing.persistence import PersistenceError
 
 from api.app import FundLedger
 from api.cli_people import add_people_commands, run_people
+from api.cli_show import run_show
 from api.cli_writes import Builder, add_write_commands, parse_params
 from api.commands import execute
 from api.demo import run_demo
@@ -372,6 +373,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _submit(args)
         if getattr(args, "people", None):
             return run_people(args, _open)
+        if getattr(args, "show", None):
+            return run_show(args, _open)
         status: int = args.run(args)
     except (FundLedgerError, DomainError, CommandError) as error:
         _fail(str(error))

@@ -75,6 +75,9 @@ def add_write_commands(
         dest="officer_command", required=True, metavar="COMMAND"
     )
 
+    listing = officers.add_parser("list", help="officers, roles and keys")
+    listing.set_defaults(show="officers")
+
     enrol = officers.add_parser("enrol", help="enrol an officer and make their key")
     _key_option(enrol)
     enrol.add_argument("--id", required=True, help="officer:NAME, no spaces")
@@ -116,6 +119,9 @@ def add_write_commands(
 
     fund = commands.add_parser("fund", help="open a county's fund")
     funds = fund.add_subparsers(dest="fund_command", required=True, metavar="COMMAND")
+    show = funds.add_parser("show", help="a fund's accounts and payments")
+    show.add_argument("--county", required=True)
+    show.set_defaults(show="fund")
     open_ = funds.add_parser("open", help="open the county's one pool")
     _key_option(open_)
     _county_option(open_)

@@ -240,3 +240,15 @@ def test_bad_database_settings(cli: Cli) -> None:
         "cannot open database",
     )
     assert_one_line_error(cli.run("init", "--origin", "has space"), "cannot name a log")
+
+
+def test_fund_show_and_officer_list(demo: Cli) -> None:
+    shown = demo.ok("fund", "show", "--county", "422822").decode()
+    assert "pool:422822" in shown
+    assert "sum of all balances: 0.00" in shown
+    assert "rejected" in shown
+    assert "reversed" in shown
+    officers = demo.ok("officer", "list").decode()
+    assert "officer:admin" in officers
+    assert "administrator" in officers
+    assert_one_line_error(demo.run("fund", "show", "--county", "422801"), "is not open")
