@@ -23,9 +23,11 @@ from eventsourcing.persistence import PersistenceError
 from api.app import FundLedger
 from api.cli_people import add_people_commands, run_people
 from api.cli_show import run_show
+from api.cli_views import add_views_commands, run_views
 from api.cli_writes import Builder, add_write_commands, parse_params
 from api.commands import execute
-from api.demo import run_demo
+from api.demo import run_demo, run_synthetic
+from api.province_scale import SCALES
 from api.requests import OfficerKey, parse_request
 from api.vault_store import DeploymentSecrets
 from api.verification import RequestCheck
@@ -104,10 +106,26 @@ def _parser() -> argparse.ArgumentParser:
         help="an administrator's key file (default: ./fundledger-admin.key); the "
         "demo officers' keys are written beside it",
     )
+    demo.add_argument(
+        "--scale",
+        choices=sorted(SCALES),
+        help="build the synthetic province at this scale instead of the sample "
+        "(tiny, county, prefecture, province); needs the secrets file",
+    )
+    demo.add_argument(
+        "--seed", type=int, default=1, help="the synthetic province's seed (1)"
+    )
+    demo.add_argument(
+        "--truth",
+        type=Path,
+        help="where the planted cases are written (default: beside the database, "
+        "<db>.truth.json, or ./fundledger-truth.json on PostgreSQL)",
+    )
     demo.set_defaults(run=_demo)
 
     add_write_commands(commands, _run_write)
     add_people_commands(commands, _run_write)
+    add_views_commands(commands)
 
     verify = commands.add_parser("verify", help="verify the whole log")
     verify.add_argument(
@@ -266,8 +284,29 @@ def _demo(args: argparse.Namespace) -> int:
         secrets = (
             DeploymentSecrets.load(args.secrets) if args.secrets.exists() else None
         )
-        count = run_demo(ledger, admin, args.key.parent, secrets)
-        print(f"recorded {count} events; the log has {log.size()} entries")
+        if args.scale is not None:
+            if secrets is None:
+                raise CommandError(f"--scale needs the secrets file {args.secrets}")
+            storage = parse_url(args.db)
+            truth = args.truth or (
+                storage.sqlite_path.with_suffix(".truth.json")
+                if storage.sqlite_path is not None
+                else Path("fundledger-truth.json")
+            )
+            print(
+                run_synthetic(
+                    ledger,
+                    admin,
+                    args.key.parent,
+                    secrets,
+                    scale=args.scale,
+                    seed=args.seed,
+                    truth=truth,
+                )
+            )
+        else:
+            count = run_demo(ledger, admin, args.key.parent, secrets)
+            print(f"recorded {count} events; the log has {log.size()} entries")
         if signer is not None:
             sys.stdout.write(log.checkpoint())
     finally:
@@ -375,6 +414,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_people(args, _open)
         if getattr(args, "show", None):
             return run_show(args, _open)
+        if getattr(args, "views", None):
+            return run_views(args, _open)
         status: int = args.run(args)
     except (FundLedgerError, DomainError, CommandError) as error:
         _fail(str(error))

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from api.requests import OfficerKey
+from domain.alerts import OUTCOMES
 from domain.errors import InvalidAmount
 from domain.funds import MAX_AMOUNT_FEN, PAYEE_KINDS, SOURCE_KINDS, TERMS, check_amount
 from domain.officers import Role
@@ -69,7 +70,7 @@ def _county_option(parser: argparse.ArgumentParser) -> None:
 def add_write_commands(
     commands: Any, run_write: Callable[[Builder], Callable[[argparse.Namespace], int]]
 ) -> None:
-    """Add the officer, fund, record, approve, reject, reverse commands."""
+    """Add the officer, fund, record, approve, reject, reverse, alert commands."""
     officer = commands.add_parser("officer", help="enrol officers, manage their keys")
     officers = officer.add_subparsers(
         dest="officer_command", required=True, metavar="COMMAND"
@@ -271,6 +272,20 @@ def add_write_commands(
             decide.add_argument("--reason", required=True)
         decide.set_defaults(run=run_write(_decision(command)))
 
+    alert = commands.add_parser("alert", help="resolve a fraud alert (auditors)")
+    alerts = alert.add_subparsers(
+        dest="alert_command", required=True, metavar="COMMAND"
+    )
+    resolve = alerts.add_parser("resolve", help="confirm, dismiss or recover an alert")
+    resolve.add_argument("alert_id", metavar="ALERT_ID", help="16 hex digits")
+    _key_option(resolve)
+    resolve.add_argument("--outcome", required=True, choices=OUTCOMES)
+    resolve.add_argument("--reason", required=True)
+    resolve.add_argument(
+        "--county", help="the alert's county, for an auditor who acts for one"
+    )
+    resolve.set_defaults(run=run_write(_resolve))
+
     request = commands.add_parser("request", help="sign a request, or submit one")
     requests = request.add_subparsers(
         dest="request_command", required=True, metavar="COMMAND"
@@ -335,6 +350,17 @@ def _payment(args: argparse.Namespace) -> tuple[str, Params]:
         "payee": args.payee,
         "amount_fen": amount_fen(args),
     }
+
+
+def _resolve(args: argparse.Namespace) -> tuple[str, Params]:
+    params: Params = {
+        "alert_id": args.alert_id,
+        "outcome": args.outcome,
+        "reason": args.reason,
+    }
+    if args.county is not None:
+        params["county"] = args.county
+    return "alert.resolve", params
 
 
 def _decision(command: str) -> Builder:

@@ -30,11 +30,12 @@ from typing import Any
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
+from api.alerts import apply_resolution, resolution_target, resolve_signature
 from api.app import FundLedger
 from api.requests import InvalidRequest, SignedRequest
 from domain.awards import check_person_payment
-from domain.errors import FundAlreadyOpen, InvalidReference, WrongLevel
-from domain.funds import CountyFund
+from domain.errors import FundAlreadyOpen, InvalidReference, UnknownUnit, WrongLevel
+from domain.funds import CountyFund, payment_rows
 from domain.officers import REGISTRY_ID, OfficerRegistry, key_id_of
 from domain.requests import AcceptedRequest
 from domain.rolls import CountyRolls
@@ -192,6 +193,36 @@ def _check_payment(ledger: FundLedger, params: dict[str, Any]) -> dict[str, Any]
     return needed
 
 
+def _check_payments(ledger: FundLedger, params: dict[str, Any]) -> dict[str, Any]:
+    """``_check_payment`` for every row of a batch, reading the rolls once.
+
+    Loading the county's rolls and schools per row would replay them per row.
+    """
+    county = str(params["county"])
+    rows = payment_rows(params["payments"])
+    rolls = ledger.rolls_or_none(county)
+    schools = ledger.schools_or_none(county)
+    needed = []
+    for row in rows:
+        programme = str(row["programme"])
+        amount = row["amount_fen"]
+        needed.append(ledger.approval_needed(amount))
+        if row.get("payee_kind") != "person":
+            ledger.policy.programme(programme)
+            if schools is None:
+                raise UnknownUnit(str(row["payee"]))
+            schools.school(str(row["payee"]))
+        elif isinstance(amount, int) and not isinstance(amount, bool):
+            check_person_payment(
+                ledger.policy,
+                rolls,
+                programme=programme,
+                person_ref=str(row["payee"]),
+                amount_fen=amount,
+            )
+    return {"approval_needed": needed}
+
+
 def _check_programme(ledger: FundLedger, params: dict[str, Any]) -> None:
     ledger.policy.programme(str(params["programme"]))
 
@@ -206,9 +237,15 @@ def _check_status_school(ledger: FundLedger, params: dict[str, Any]) -> None:
 
 
 def _check_import_schools(ledger: FundLedger, params: dict[str, Any]) -> None:
-    for row in params.get("students") or []:
-        school = row.get("school") if isinstance(row, dict) else row
-        ledger.school(str(params["county"]), str(school))
+    rows = params.get("students") or []
+    if not rows:
+        return
+    schools = ledger.schools_or_none(str(params["county"]))  # once, not per row
+    for row in rows:
+        school = str(row.get("school") if isinstance(row, dict) else row)
+        if schools is None:
+            raise UnknownUnit(school)
+        schools.school(school)
 
 
 def _open_fund(
@@ -267,6 +304,13 @@ COMMANDS: dict[str, Command] = {
             check=_check_payment,
         ),
         _command("fund.approve_payment", CountyFund.approve_payment, _fund),
+        _command(
+            "fund.propose_payments",
+            CountyFund.propose_payments,
+            _fund,
+            check=_check_payments,
+        ),
+        _command("fund.approve_payments", CountyFund.approve_payments, _fund),
         _command("fund.reject_payment", CountyFund.reject_payment, _fund),
         _command("fund.reverse", CountyFund.reverse, _fund),
         _command("school.register", CountySchools.register, _schools),
@@ -282,6 +326,9 @@ COMMANDS: dict[str, Command] = {
             check=_check_status_school,
         ),
         _command("roll.erase_personal_data", CountyRolls.erase_personal_data, _rolls),
+        Command(
+            "alert.resolve", resolve_signature, resolution_target, apply_resolution
+        ),
         _command(
             "officer.enrol",
             OfficerRegistry.enrol,

@@ -10,8 +10,8 @@ and one reversed, as corrections are.
 Request ids are fixed, so running the demo twice records nothing new the second
 time: the requests are replays.
 
-NOTE: the synthetic province (37 counties, 766,000 beneficiaries) replaces this
-once the projections exist.
+``run_synthetic`` dispatches to the synthetic province (``api.province``),
+which ``fundledger demo --scale`` builds instead of this sample.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from typing import Any
 
 from api.app import FundLedger
 from api.commands import execute
+from api.province import run_province
 from api.requests import OfficerKey, parse_request
 from api.vault_store import DeploymentSecrets, Vault
 from domain.resident_id import check_character
@@ -240,6 +241,36 @@ def run_demo(
             reason="paid to the wrong school account; to be paid again",
         )
     return ledger.log_recorder.log_size() - before
+
+
+def run_synthetic(
+    ledger: FundLedger,
+    admin: OfficerKey,
+    key_directory: Path,
+    secrets: DeploymentSecrets,
+    *,
+    scale: str,
+    seed: int,
+    truth: Path,
+) -> str:
+    """The synthetic province at ``scale`` (``api.province``); one summary line."""
+    summary = run_province(
+        ledger,
+        admin,
+        key_directory,
+        secrets,
+        scale_name=scale,
+        seed=seed,
+        truth_path=truth,
+    )
+    return (
+        f"{summary.scale} (seed {summary.seed}): {summary.counties} counties, "
+        f"{sum(summary.schools.values())} schools, {summary.beneficiaries} "
+        f"beneficiaries, {summary.payments} payments, {summary.projects} projects, "
+        f"{sum(summary.cases.values())} planted cases in {truth}; "
+        f"{summary.events} events in {summary.requests} requests, "
+        f"{summary.seconds:.1f} s ({summary.events_per_second:.0f} events/s)"
+    )
 
 
 def _students(

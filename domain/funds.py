@@ -12,6 +12,8 @@ gave, sinks (schools, people) positive by what they got. The pool, the programme
 budgets and the projects never go below zero. Only the pool's budgets pay out,
 and a payment moves money only once a second officer approved it (maker and
 checker), unless the deployment set an amount below which no approval is needed.
+A batch (``propose_payments``, ``approve_payments``) is the single-payment
+method applied row by row: the same events and checks, all rows or none.
 
 Nothing is edited: a mistake is undone by a reversal that names the transfer it
 undoes and moves the money back.
@@ -49,6 +51,12 @@ SOURCE_KINDS = ("central", "provincial", "prefecture", "county", "pairing", "don
 PAYEE_KINDS = ("school", "person")
 TERMS = ("spring", "autumn")
 MAX_REFERENCE_LENGTH = 200
+# Rows in one batch request: large enough for a county's term, small enough
+# that one signed request stays a few megabytes.
+MAX_BATCH = 10_000
+PAYMENT_REQUIRED = frozenset(
+    {"payment_id", "programme", "year", "term", "payee_kind", "payee", "amount_fen"}
+)
 
 Signatures = list[dict[str, str]]
 
@@ -572,6 +580,52 @@ class CountyFund(Aggregate):
         payment.status = "approved"
         self._move(payment_id, payment.budget, payment.payee, payment.amount_fen)
 
+    def propose_payments(
+        self,
+        *,
+        payments: list[dict[str, Any]],
+        actor: str,
+        signatures: Signatures | None = None,
+        approval_needed: list[bool] | None = None,
+    ) -> None:
+        """Propose many payments under one signed request, all or none.
+
+        Each row holds ``propose_payment``'s parameters and is checked exactly
+        as one proposal is; the first row refused refuses the batch.
+        ``approval_needed`` says, row by row, whether the payment waits for an
+        approver (None: every one does). One request per payment would make a
+        province's school year millions of requests; the events are the same.
+        """
+        rows = payment_rows(payments)
+        needed = approval_needed or [True] * len(rows)
+        if len(needed) != len(rows):
+            raise InvalidReference(
+                "approval_needed", len(needed), f"one flag per payment ({len(rows)})"
+            )
+        for row, flag in zip(rows, needed, strict=True):
+            self.propose_payment(
+                **row, actor=actor, signatures=signatures, approval_needed=flag
+            )
+
+    def approve_payments(
+        self,
+        *,
+        payment_ids: list[str],
+        actor: str,
+        signatures: Signatures | None = None,
+    ) -> None:
+        """A second officer approves many payments at once, all or none."""
+        if not isinstance(payment_ids, list) or not payment_ids:
+            raise InvalidReference("payment_ids", payment_ids, "a non-empty list")
+        if len(payment_ids) > MAX_BATCH:
+            raise InvalidReference(
+                "payment_ids", len(payment_ids), f"at most {MAX_BATCH} ids"
+            )
+        for payment_id in payment_ids:
+            self.approve_payment(
+                payment_id=payment_id, actor=actor, signatures=signatures
+            )
+
     def reject_payment(
         self,
         *,
@@ -646,6 +700,28 @@ class CountyFund(Aggregate):
         payment = self.payments.get(transfer_id)
         if payment is not None:
             payment.status = "reversed"
+
+
+def payment_rows(payments: object) -> list[dict[str, Any]]:
+    """Accept a non-empty list of proposals, each with exactly the fields of one.
+
+    Checked before anything else so that a malformed row is refused as bad
+    data, never passed on as unexpected keyword arguments.
+    """
+    if not isinstance(payments, list) or not payments:
+        raise InvalidReference("payments", payments, "a non-empty list")
+    if len(payments) > MAX_BATCH:
+        raise InvalidReference("payments", len(payments), f"at most {MAX_BATCH} rows")
+    for row in payments:
+        if not isinstance(row, dict) or not PAYMENT_REQUIRED <= set(row) <= (
+            PAYMENT_REQUIRED | {"details"}
+        ):
+            raise InvalidReference(
+                "payments",
+                row,
+                "rows with " + ", ".join(sorted(PAYMENT_REQUIRED)) + " [, details]",
+            )
+    return payments
 
 
 def _check_year(year: object) -> int:

@@ -48,6 +48,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     # never approve it: the fund refuses self-approval.
     "fund.propose_payment": frozenset({Role.RECORDER, Role.APPROVER}),
     "fund.approve_payment": frozenset({Role.APPROVER}),
+    "fund.propose_payments": frozenset({Role.RECORDER, Role.APPROVER}),
+    "fund.approve_payments": frozenset({Role.APPROVER}),
     "fund.reject_payment": frozenset({Role.APPROVER}),
     "fund.reverse": frozenset({Role.APPROVER}),
     "school.register": frozenset({Role.RECORDER, Role.ADMINISTRATOR}),

@@ -78,6 +78,12 @@ def _log_tables(*, integer: str, blob: str, text: str) -> list[str]:
             f"notification_id {integer} NOT NULL, leaf {blob} NOT NULL, "
             f"nodes {blob} NOT NULL, entry {blob} NOT NULL)"
         ),
+        # A request's receipt looks its entries up by notification id; without
+        # the index every receipt scans the whole log.
+        (
+            f"CREATE INDEX IF NOT EXISTS {ENTRIES}_notification_id "
+            f"ON {ENTRIES} (notification_id)"
+        ),
         (
             f"CREATE TABLE IF NOT EXISTS {CHECKPOINTS} (size {integer} NOT NULL, "
             f"root {blob} NOT NULL, note {text} NOT NULL UNIQUE, "
