@@ -22,6 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 from api.app import FundLedger
+from api.vault_store import DeploymentSecrets, Vault
 from api.views import build_projections
 from ledger.errors import LedgerMisuse
 from ledger.log import Log
@@ -102,9 +103,14 @@ def _batch_size(parser: argparse.ArgumentParser) -> None:
 
 def run_views(args: argparse.Namespace, open_ledger: Opener) -> int:
     """Run one ``views`` command; returns the exit status."""
+    # Writing views needs the vault behind masked names and person rules; only
+    # reading stored rows (status, show) does without it.
+    writes = args.views in ("update", "rebuild", "follow")
+    secrets = DeploymentSecrets.load(args.secrets) if writes else None
     ledger, _ = open_ledger(args)
     try:
-        projections = build_projections(ledger)
+        vault = None if secrets is None else Vault(ledger.log_recorder, secrets)
+        projections = build_projections(ledger, vault)
         with ViewStore(ledger.storage) as store:
             runner = ProjectionRunner(
                 store, projections, batch_size=getattr(args, "batch_size", 5000)

@@ -51,7 +51,7 @@ from api.province_plan import (
     status_row,
 )
 from api.province_plant import RULES, Planter, same_name_pairs
-from api.province_scale import SCALES, counties_of
+from api.province_scale import POOR_COUNTIES, SCALES, counties_of
 from api.requests import OfficerKey, parse_request
 from api.vault_store import BEIJING, TABLE, DeploymentSecrets, Vault
 from domain.policy import load_policy
@@ -218,7 +218,7 @@ def plan_province(
         add_term_payments(plan, payments, "autumn")
         add_hardship(plan, payments, rng)
     planter.after_payments(payments)
-    share = len(plans) / 28
+    share = len(plans) / POOR_COUNTIES
     for plan in plans:
         add_legitimate_projects(plan, rng, share)
         add_money(plan, rng)

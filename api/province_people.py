@@ -186,12 +186,13 @@ def populate(
     weights = county_weights(rng, len(counties))
     beneficiaries = split(scale.beneficiaries, weights)
     schools = school_counts(scale, weights)
-    stages = list(STAGE_SHARES)
-    shares = [STAGE_SHARES[stage] for stage in stages]
     result = []
     for (code, name), count, per_stage in zip(
         counties, beneficiaries, schools, strict=True
     ):
+        # A county without a school of some stage has no pupils at that stage.
+        stages = [stage for stage in STAGE_SHARES if per_stage.get(stage, 0) > 0]
+        shares = [STAGE_SHARES[stage] for stage in stages]
         county = CountyPeople(code, name, _schools(rng, code, name, per_stage))
         number = 0
         while len(county.persons) < count:

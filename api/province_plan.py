@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from api.province_people import YEAR, CountyPeople, Person
+from api.province_scale import POOR_COUNTIES
 from domain.policy import Policy
 from domain.pseudonyms import account_ref
 from domain.units import Stage
@@ -271,7 +272,7 @@ def add_legitimate_projects(plan: CountyPlan, rng: random.Random, scale: float) 
             continue
         add_project(plan, school.code, name, amount, rng.randrange(10, 101))
     primaries = plan.people.schools_of(Stage.PRIMARY)
-    for number in range(max(1, round(40 / 28 * scale))):
+    for number in range(max(1, round(40 / POOR_COUNTIES * scale))):
         school = primaries[number % len(primaries)]
         add_project(
             plan,

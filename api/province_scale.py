@@ -10,12 +10,10 @@ Invariants:
 
 - A scale's totals are split over its counties exactly (largest remainder), so
   the counts documented here are the counts the ledger holds, for every seed.
-- Every county gets at least one school of each kind that has pupils, so every
-  stage can be paid everywhere (a scale's totals are never below its counties).
-
-NOTE: the packaged units (``domain/data/hubei-units.json``) hold 28 of the plan's
-37 poor counties (``TODO(#4)`` in ``domain.units``); the province scale spreads
-the plan's totals over those 28, since a fund can only open for a known county.
+- Every county gets at least one school of each kind, except where a scale has
+  fewer schools of a kind than counties: the plan's 34 vocational schools are in
+  34 of the 37 poor counties (二、(四)), so the three smallest counties have none
+  and their pupils are at the other stages.
 """
 
 from __future__ import annotations
@@ -26,6 +24,7 @@ from dataclasses import dataclass
 from domain.units import Level, Registry, Stage
 
 ENSHI = "422800"
+POOR_COUNTIES = 37  # the plan's 一、(三); domain/data/hubei-units.json holds them
 
 
 @dataclass(frozen=True)
@@ -69,15 +68,21 @@ SCALES = {
         "county",
         1,
         ENSHI,
-        766_000 // 28,
-        {stage: max(1, count // 28) for stage, count in _PROVINCE_SCHOOLS.items()},
+        766_000 // POOR_COUNTIES,
+        {
+            stage: max(1, count // POOR_COUNTIES)
+            for stage, count in _PROVINCE_SCHOOLS.items()
+        },
     ),
     "prefecture": Scale(
         "prefecture",
         8,
         ENSHI,
-        766_000 * 8 // 28,
-        {stage: max(8, count * 8 // 28) for stage, count in _PROVINCE_SCHOOLS.items()},
+        766_000 * 8 // POOR_COUNTIES,
+        {
+            stage: max(8, count * 8 // POOR_COUNTIES)
+            for stage, count in _PROVINCE_SCHOOLS.items()
+        },
     ),
     "province": Scale("province", None, None, 766_000, dict(_PROVINCE_SCHOOLS)),
 }
@@ -144,11 +149,22 @@ def county_weights(rng: random.Random, count: int) -> list[float]:
 
 
 def school_counts(scale: Scale, weights: list[float]) -> list[dict[Stage, int]]:
-    """Per county, how many schools of each stage (at least one each)."""
+    """Per county, how many schools of each stage.
+
+    Each county has at least one of each stage while the scale has as many
+    schools of it as counties; with fewer, the largest counties have one each
+    and the others none (0, so that a stage without a school takes no pupils).
+    """
     counts: list[dict[Stage, int]] = [{} for _ in weights]
+    largest = sorted(range(len(weights)), key=lambda i: (-weights[i], i))
     for stage, total in scale.schools.items():
-        floor = len(weights)
-        extra = split(max(0, total - floor), weights)
+        if total < len(weights):
+            for index in range(len(weights)):
+                counts[index][stage] = 0
+            for index in largest[:total]:
+                counts[index][stage] = 1
+            continue
+        extra = split(total - len(weights), weights)
         for index, more in enumerate(extra):
             counts[index][stage] = 1 + more
     for per_stage in counts:

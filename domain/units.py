@@ -269,11 +269,9 @@ class Registry:
 def load_hubei() -> Registry:
     """The packaged Hubei units: province, prefectures and the plan's poor counties.
 
-    The file's ``county_list`` and ``notes`` say which counties it holds and why;
-    it is a best-effort list, not the plan's own (the plan names no county).
-
-    TODO(#4): it holds 28 of the plan's 37 poor counties; the synthetic province
-    needs all 37, from an authoritative list of the province-designated ones.
+    The file's ``county_list`` and ``notes`` say which counties it holds and why:
+    the plan's 37 poor counties (28 national, 9 provincial), compiled from the
+    province's public notices, since the plan itself names no county.
     """
     text = resources.files(__package__ or "domain").joinpath("data", HUBEI_UNITS_FILE)
     try:

@@ -183,6 +183,10 @@ def test_larger_scales_split_the_plans_numbers_exactly(name: str) -> None:
     per_county = school_counts(scale, weights)
     for stage, total in scale.schools.items():
         assert sum(county[stage] for county in per_county) == total
+        # Every county has a school of each stage unless there are too few.
+        assert all(county[stage] >= 1 for county in per_county) == (
+            total >= counties
+        )
     assert sum(split(scale.beneficiaries, weights)) == scale.beneficiaries
     if name == "province":
         compulsory = (Stage.JUNIOR_SECONDARY, Stage.PRIMARY, Stage.TEACHING_POINT)
@@ -191,6 +195,9 @@ def test_larger_scales_split_the_plans_numbers_exactly(name: str) -> None:
         assert scale.schools[Stage.SECONDARY_VOCATIONAL] == 34
         assert scale.schools[Stage.HIGH_SCHOOL] == 79
         assert scale.beneficiaries == 766_000
+        assert counties == 37
+        vocational = [county[Stage.SECONDARY_VOCATIONAL] for county in per_county]
+        assert sorted(vocational) == [0] * 3 + [1] * 34
 
 
 def test_every_resident_id_is_valid_and_fits_its_holder(built: Built) -> None:

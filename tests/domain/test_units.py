@@ -51,8 +51,28 @@ def test_hubei_loads_with_province_prefectures_and_poor_counties() -> None:
     assert {unit.level for unit in prefectures} == {Level.PREFECTURE}
     assert "422800" in {unit.code for unit in prefectures}
     counties = [unit for unit in registry if unit.level is Level.COUNTY]
-    assert len(counties) == 28  # best effort: 28 of the plan's 37, see the file
+    assert len(counties) == 37  # the plan's 37 poor counties (一、(三))
     assert all(registry.contains("420000", unit.code) for unit in counties)
+
+
+def test_hubei_holds_the_nine_provincially_designated_poor_counties() -> None:
+    registry = load_hubei()
+
+    provincial = {
+        "420302": ("茅箭区", "420300"),
+        "420303": ("张湾区", "420300"),
+        "420525": ("远安县", "420500"),
+        "420526": ("兴山县", "420500"),
+        "420624": ("南漳县", "420600"),
+        "420625": ("谷城县", "420600"),
+        "421222": ("通城县", "421200"),
+        "421223": ("崇阳县", "421200"),
+        "421224": ("通山县", "421200"),
+    }
+
+    for code, (name, prefecture) in provincial.items():
+        unit = registry.get(code)
+        assert (unit.name, unit.level, unit.parent) == (name, Level.COUNTY, prefecture)
 
 
 def test_hubei_holds_all_eight_enshi_counties() -> None:
