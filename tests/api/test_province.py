@@ -184,9 +184,7 @@ def test_larger_scales_split_the_plans_numbers_exactly(name: str) -> None:
     for stage, total in scale.schools.items():
         assert sum(county[stage] for county in per_county) == total
         # Every county has a school of each stage unless there are too few.
-        assert all(county[stage] >= 1 for county in per_county) == (
-            total >= counties
-        )
+        assert all(county[stage] >= 1 for county in per_county) == (total >= counties)
     assert sum(split(scale.beneficiaries, weights)) == scale.beneficiaries
     if name == "province":
         compulsory = (Stage.JUNIOR_SECONDARY, Stage.PRIMARY, Stage.TEACHING_POINT)
