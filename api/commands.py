@@ -15,6 +15,9 @@ transaction, with their log entries. A request that was accepted before records
 nothing new and answers with the original receipt. Nothing is ever half
 recorded: any refusal above leaves the database as it was.
 
+``execute_together`` records several requests for one aggregate in one
+transaction, each checked as above: all of them, or none.
+
 The first administrator is the one exception to step 1: on a ledger without any
 officer, ``officer.enrol`` may be signed by the very key it enrols.
 """
@@ -23,7 +26,7 @@ from __future__ import annotations
 
 import base64
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,6 +67,12 @@ class Receipt:
         )
 
 
+Signatures = list[dict[str, str]]
+Loader = Callable[[FundLedger, dict[str, Any], str, Signatures], Aggregate]
+Check = Callable[[FundLedger, dict[str, Any]], dict[str, Any] | None]
+Continuation = Callable[[Aggregate, FundLedger, dict[str, Any], str, Signatures], None]
+
+
 @dataclass(frozen=True)
 class Command:
     """How one command is authorised and applied."""
@@ -72,6 +81,9 @@ class Command:
     method: Callable[..., Any]
     target: Callable[[FundLedger, dict[str, Any]], tuple[str, ...]]  # units it changes
     apply: Callable[[FundLedger, dict[str, Any], str, list[dict[str, str]]], Aggregate]
+    # Applies the command to an aggregate already loaded (``execute_together``);
+    # None for commands that create their aggregate.
+    apply_to: Continuation | None = None
 
     def parameters(self) -> set[str]:
         """The parameters a request must give (all of the method's keywords)."""
@@ -92,11 +104,6 @@ class Command:
             if parameter.default is not inspect.Parameter.empty
         }
         return self.parameters() - defaults
-
-
-Signatures = list[dict[str, str]]
-Loader = Callable[[FundLedger, dict[str, Any], str, Signatures], Aggregate]
-Check = Callable[[FundLedger, dict[str, Any]], dict[str, Any] | None]
 
 
 def _county(_: FundLedger, params: dict[str, Any]) -> tuple[str, ...]:
@@ -124,6 +131,18 @@ def _command(
     the registered schools) and may add arguments for the method.
     """
 
+    def call(
+        aggregate: Aggregate,
+        params: dict[str, Any],
+        extra: dict[str, Any] | None,
+        actor: str,
+        signatures: Signatures,
+    ) -> None:
+        arguments = {k: v for k, v in params.items() if k != "county"} | (extra or {})
+        getattr(aggregate, method.__name__)(
+            **arguments, actor=actor, signatures=signatures
+        )
+
     def apply(
         ledger: FundLedger,
         params: dict[str, Any],
@@ -132,13 +151,20 @@ def _command(
     ) -> Aggregate:
         extra = check(ledger, params) if check is not None else None
         aggregate = load(ledger, params, actor, signatures)
-        arguments = {k: v for k, v in params.items() if k != "county"} | (extra or {})
-        getattr(aggregate, method.__name__)(
-            **arguments, actor=actor, signatures=signatures
-        )
+        call(aggregate, params, extra, actor, signatures)
         return aggregate
 
-    return Command(name, method, target, apply)
+    def apply_to(
+        aggregate: Aggregate,
+        ledger: FundLedger,
+        params: dict[str, Any],
+        actor: str,
+        signatures: Signatures,
+    ) -> None:
+        extra = check(ledger, params) if check is not None else None
+        call(aggregate, params, extra, actor, signatures)
+
+    return Command(name, method, target, apply, apply_to)
 
 
 def _fund(ledger: FundLedger, params: dict[str, Any], *_: Any) -> Aggregate:
@@ -386,28 +412,11 @@ def execute(
     units = units or ledger.units
     for attempt in range(RETRIES):
         request_id = str(signed.request["request_id"])
-        previous = ledger.accepted_request(signed.key_id, request_id)
+        previous = _replayed(ledger, signed)
         if previous is not None:
-            # A replay answers with the original receipt, but only once its
-            # signature checks: an unverified document is never "accepted".
-            registry = ledger.registry()
-            _, key = registry.officer_of_key(signed.key_id)
-            signed.check_signature(key.public_key)
-            # Signed again later, the same request differs only in signed_at.
-            same = (previous.request["command"], previous.request["params"])
-            if same != (signed.command, signed.params):
-                raise RequestIdReused(signed.key_id, request_id)
-            entry = ledger.request_entry(signed.key_id, request_id)
-            return Receipt(previous.digest, entry, True)
+            return previous
         aggregate, actor = _check_and_apply(ledger, signed, units)
-        record = AcceptedRequest(
-            key_id=signed.key_id,
-            request_id=request_id,
-            digest=signed.digest,
-            request=signed.request,
-            signature=_b64(signed.signature),
-            actor=actor,
-        )
+        record = _accepted(signed, request_id, actor)
         try:
             recordings = ledger.save(record, aggregate)
         except IntegrityError:
@@ -419,9 +428,126 @@ def execute(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+def execute_together(
+    ledger: FundLedger,
+    requests: Sequence[SignedRequest],
+    units: Registry | None = None,
+) -> list[Receipt]:
+    """Check and apply several signed requests, then record all in one transaction.
+
+    For work larger than one request may be (a spreadsheet of more than
+    ``MAX_BATCH`` payments): each request keeps its own limits and is checked
+    exactly as ``execute`` checks it, in order, each seeing what the ones before
+    it changed; then every request and every event is saved in one transaction,
+    so all are recorded or none is. They must be one command on one county, so
+    that they change one aggregate. A set recorded before answers with its
+    original receipts; a set of which only some were recorded is refused.
+    """
+    units = units or ledger.units
+    if not requests:
+        raise InvalidRequest("nothing to execute: no requests")
+    ids = [str(signed.request["request_id"]) for signed in requests]
+    if len(set(ids)) != len(ids):
+        raise InvalidRequest("requests executed together need distinct request ids")
+    shapes = {(signed.command, str(signed.params.get("county"))) for signed in requests}
+    if len(shapes) != 1:
+        raise InvalidRequest(
+            "requests executed together must be one command on one county"
+        )
+    for attempt in range(RETRIES):
+        replays = [_replayed(ledger, signed) for signed in requests]
+        done = [receipt for receipt in replays if receipt is not None]
+        if len(done) == len(requests):
+            return done
+        if done:
+            raise InvalidRequest(
+                f"{len(done)} of these {len(requests)} requests were recorded before "
+                "and the others not; they can only be recorded together"
+            )
+
+        # Each request continues the aggregate the first one loaded.
+        aggregate: Aggregate | None = None
+        records: list[AcceptedRequest] = []
+        counts: list[int] = []
+        for signed in requests:
+            command, actor = _authorise(ledger, signed, units)
+            if command.apply_to is None:
+                raise InvalidRequest(
+                    f"{command.name} cannot be executed together with other requests"
+                )
+            signatures = [{"request": signed.digest, "key_id": signed.key_id}]
+            before = 0 if aggregate is None else len(aggregate.pending_events)
+            if aggregate is None:
+                aggregate = command.apply(ledger, signed.params, actor, signatures)
+            else:
+                command.apply_to(aggregate, ledger, signed.params, actor, signatures)
+            counts.append(len(aggregate.pending_events) - before)
+            records.append(_accepted(signed, str(signed.request["request_id"]), actor))
+        try:
+            recordings = ledger.save(*records, aggregate)
+        except IntegrityError:
+            if attempt == RETRIES - 1:
+                raise
+            continue
+
+        # The records' events come first, in order, then the aggregate's.
+        notification_ids = [recording.notification.id for recording in recordings]
+        events = iter(notification_ids[len(records) :])
+        receipts = []
+        for signed, own, count in zip(
+            requests, notification_ids[: len(records)], counts, strict=True
+        ):
+            mine = [own, *(next(events) for _ in range(count))]
+            positions = ledger.log_recorder.positions(mine)
+            receipts.append(Receipt(signed.digest, positions, False))
+        return receipts
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _replayed(ledger: FundLedger, signed: SignedRequest) -> Receipt | None:
+    """The original receipt if this request was accepted before, else None."""
+    request_id = str(signed.request["request_id"])
+    previous = ledger.accepted_request(signed.key_id, request_id)
+    if previous is None:
+        return None
+    # A replay answers with the original receipt, but only once its
+    # signature checks: an unverified document is never "accepted".
+    registry = ledger.registry()
+    _, key = registry.officer_of_key(signed.key_id)
+    signed.check_signature(key.public_key)
+    # Signed again later, the same request differs only in signed_at.
+    same = (previous.request["command"], previous.request["params"])
+    if same != (signed.command, signed.params):
+        raise RequestIdReused(signed.key_id, request_id)
+    entry = ledger.request_entry(signed.key_id, request_id)
+    return Receipt(previous.digest, entry, True)
+
+
+def _accepted(signed: SignedRequest, request_id: str, actor: str) -> AcceptedRequest:
+    return AcceptedRequest(
+        key_id=signed.key_id,
+        request_id=request_id,
+        digest=signed.digest,
+        request=signed.request,
+        signature=_b64(signed.signature),
+        actor=actor,
+    )
+
+
 def _check_and_apply(
     ledger: FundLedger, signed: SignedRequest, units: Registry
 ) -> tuple[Aggregate, str]:
+    command, actor = _authorise(ledger, signed, units)
+
+    # 4. The domain's own rules.
+    signatures = [{"request": signed.digest, "key_id": signed.key_id}]
+    return command.apply(ledger, signed.params, actor, signatures), actor
+
+
+def _authorise(
+    ledger: FundLedger, signed: SignedRequest, units: Registry
+) -> tuple[Command, str]:
+    """Steps 1 to 3 of the module docstring: the command and the acting officer."""
     registry = ledger.registry_or_none()
     command = COMMANDS.get(signed.command)
 
@@ -470,9 +596,7 @@ def _check_and_apply(
             )
         actor = officer.officer_id
 
-    # 4. The domain's own rules.
-    signatures = [{"request": signed.digest, "key_id": signed.key_id}]
-    return command.apply(ledger, signed.params, actor, signatures), actor
+    return command, actor
 
 
 def key_id_of_or_none(public_key: str) -> str | None:
@@ -487,4 +611,4 @@ def _b64(signature: bytes) -> str:
     return base64.b64encode(signature).decode("ascii")
 
 
-__all__ = ["COMMANDS", "REGISTRY_ID", "Receipt", "execute"]
+__all__ = ["COMMANDS", "REGISTRY_ID", "Receipt", "execute", "execute_together"]
