@@ -21,6 +21,7 @@ from typing import NoReturn
 from eventsourcing.persistence import PersistenceError
 
 from api.app import FundLedger
+from api.cli_import import add_import_commands
 from api.cli_people import add_people_commands, run_people
 from api.cli_show import run_show
 from api.cli_views import add_views_commands, run_views
@@ -126,6 +127,7 @@ def _parser() -> argparse.ArgumentParser:
     add_write_commands(commands, _run_write)
     add_people_commands(commands, _run_write)
     add_views_commands(commands)
+    add_import_commands(commands, _open)
 
     verify = commands.add_parser("verify", help="verify the whole log")
     verify.add_argument(

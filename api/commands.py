@@ -475,14 +475,16 @@ def execute_together(
                 raise InvalidRequest(
                     f"{command.name} cannot be executed together with other requests"
                 )
-            signatures = [{"request": signed.digest, "key_id": signed.key_id}]
+            digest = signed.digest  # canonical bytes of a large request: once
+            signatures = [{"request": digest, "key_id": signed.key_id}]
             before = 0 if aggregate is None else len(aggregate.pending_events)
             if aggregate is None:
                 aggregate = command.apply(ledger, signed.params, actor, signatures)
             else:
                 command.apply_to(aggregate, ledger, signed.params, actor, signatures)
             counts.append(len(aggregate.pending_events) - before)
-            records.append(_accepted(signed, str(signed.request["request_id"]), actor))
+            request_id = str(signed.request["request_id"])
+            records.append(_accepted(signed, request_id, actor, digest))
         try:
             recordings = ledger.save(*records, aggregate)
         except IntegrityError:
@@ -494,12 +496,12 @@ def execute_together(
         notification_ids = [recording.notification.id for recording in recordings]
         events = iter(notification_ids[len(records) :])
         receipts = []
-        for signed, own, count in zip(
-            requests, notification_ids[: len(records)], counts, strict=True
+        for record, own, count in zip(
+            records, notification_ids[: len(records)], counts, strict=True
         ):
             mine = [own, *(next(events) for _ in range(count))]
             positions = ledger.log_recorder.positions(mine)
-            receipts.append(Receipt(signed.digest, positions, False))
+            receipts.append(Receipt(record.digest, positions, False))
         return receipts
     raise AssertionError("unreachable")  # pragma: no cover
 
@@ -523,11 +525,13 @@ def _replayed(ledger: FundLedger, signed: SignedRequest) -> Receipt | None:
     return Receipt(previous.digest, entry, True)
 
 
-def _accepted(signed: SignedRequest, request_id: str, actor: str) -> AcceptedRequest:
+def _accepted(
+    signed: SignedRequest, request_id: str, actor: str, digest: str | None = None
+) -> AcceptedRequest:
     return AcceptedRequest(
         key_id=signed.key_id,
         request_id=request_id,
-        digest=signed.digest,
+        digest=digest or signed.digest,
         request=signed.request,
         signature=_b64(signed.signature),
         actor=actor,

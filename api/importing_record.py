@@ -1,0 +1,291 @@
+"""Recording a checked payment list: all its good rows, or nothing.
+
+``import_payments`` is the one entry for the CLI's ``fundledger import`` and the
+HTTP API's upload: it takes a ``Sheet`` (``api.importing``), checks every row
+(``api.importing_check``) and records the payments as ``fund.propose_payments``
+requests signed by the officer's key, through ``api.commands``, the path every
+signed write takes.
+
+Invariants:
+
+- All or nothing. With any bad row nothing is recorded, unless the caller asked
+  to skip bad rows (``skip_bad``); then every good row is recorded, or none.
+  A list longer than one request may be (``MAX_BATCH`` rows) is signed as
+  several requests that ``execute_together`` records in one transaction, so a
+  refusal of any row of any request leaves the ledger as it was.
+- Once only. Request ids and payment ids derive from the list's content: a
+  SHA-256 of its rows as read (fields and line numbers, whatever the file's
+  format or encoding) with the county, year and term. Importing the same list
+  again is a replay: nothing new is recorded and the report says so. A changed
+  list is a new import, but its rows that pay a person a programme and term
+  already proposed are bad rows, so a corrected list never pays twice.
+- A dry run reads and checks exactly as a real import and writes nothing.
+- Only pseudonyms and codes reach the log; names, ID numbers and bank accounts
+  stay in the sheet and the vault.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from eventsourcing.application import LRUCache
+
+from api.app import FundLedger
+from api.commands import Receipt, execute_together
+from api.importing import Sheet
+from api.importing_check import ImportedPayment, RowProblem, check_rows
+from api.requests import OfficerKey, parse_request
+from api.vault_store import BEIJING, Vault
+from domain.funds import MAX_BATCH, TERMS, budget_account
+from ledger.canonical import canonical_bytes
+from ledger.errors import LedgerMisuse
+
+FORMAT = "fundledger-import@1"
+RECORDED = "recorded"
+REPLAYED = "already recorded"
+DRY_RUN = "dry run"
+REFUSED = "refused"
+EMPTY = "nothing to record"
+
+# Phase name, rows done, rows in all: for a progress bar.
+Progress = Callable[[str, int, int], None]
+
+
+class ImportMisuse(LedgerMisuse):
+    """An import asked for in a way that cannot work (no term given, say)."""
+
+    def __init__(self, source: str, reason: str) -> None:
+        super().__init__(f"{source}: {reason}; nothing was recorded")
+        self.source = source
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Shortfall:
+    """A programme budget that cannot cover the list's payments from it."""
+
+    budget: str
+    needed_fen: int
+    available_fen: int
+
+    def __str__(self) -> str:
+        return (
+            f"budget {self.budget} has {_yuan(self.available_fen)} yuan available, "
+            f"the list needs {_yuan(self.needed_fen)}"
+        )
+
+
+@dataclass
+class ImportReport:
+    """What an import found and did, for people (CLI) and programs (HTTP)."""
+
+    source: str
+    county: str
+    digest: str
+    rows: int
+    status: str = EMPTY
+    problems: list[RowProblem] = field(default_factory=list)
+    payments: int = 0
+    totals: dict[str, tuple[int, int]] = field(default_factory=dict)  # count, fen
+    shortfalls: list[Shortfall] = field(default_factory=list)
+    receipts: list[Receipt] = field(default_factory=list)
+    ignored_columns: list[str] = field(default_factory=list)
+
+    @property
+    def recorded(self) -> bool:
+        """Whether this import recorded anything now."""
+        return self.status == RECORDED
+
+    def summary(self) -> str:
+        """One line for people."""
+        total = sum(fen for _, fen in self.totals.values())
+        what = f"{self.payments} payments, {_yuan(total)} yuan"
+        bad = f", {len(self.problems)} bad rows" if self.problems else ""
+        if self.status == RECORDED:
+            entries = sum(len(receipt.entries) for receipt in self.receipts)
+            return (
+                f"recorded {what} from {self.rows} rows{bad} in "
+                f"{len(self.receipts)} signed requests ({entries} log entries)"
+            )
+        if self.status == REPLAYED:
+            return "already recorded: this list was imported before (nothing new)"
+        if self.status == DRY_RUN:
+            return f"dry run: would record {what} from {self.rows} rows{bad}"
+        if self.status == REFUSED:
+            return f"refused: {self.rows} rows{bad}; nothing recorded"
+        return f"nothing to record: no good rows among {self.rows}{bad}"
+
+
+def import_payments(
+    ledger: FundLedger,
+    vault: Vault,
+    key: OfficerKey,
+    county: str,
+    sheet: Sheet,
+    *,
+    year: int | None = None,
+    term: str | None = None,
+    dry_run: bool = False,
+    skip_bad: bool = False,
+    progress: Progress | None = None,
+    today: date | None = None,
+) -> ImportReport:
+    """Check every row of ``sheet``, then record its payments (see the module)."""
+    today = today or datetime.now(BEIJING).date()
+
+    # 1. Where a row gives no term or year, the caller must.
+    if term is not None and term not in TERMS:
+        raise ImportMisuse(sheet.source, f"term must be one of {TERMS}, got {term!r}")
+    if "term" not in sheet.columns and term is None:
+        raise ImportMisuse(sheet.source, "no 学期/term column: give the term")
+    if "year" not in sheet.columns and year is None:
+        raise ImportMisuse(sheet.source, "no 学年/year column: give the year")
+    digest = list_digest(sheet, county, year, term)
+    report = ImportReport(
+        sheet.source, county, digest, len(sheet.rows), ignored_columns=sheet.ignored
+    )
+
+    # 2. The same list again is a replay, whatever the ledger holds now.
+    first = request_id(digest, 0)
+    if ledger.accepted_request(key.key_id, first) is not None:
+        report.status = REPLAYED
+        report.receipts = [
+            Receipt(digest, ledger.request_entry(key.key_id, first), True)
+        ]
+        return report
+
+    # 3. Every row, then the budgets the good rows draw on.
+    checked = check_rows(
+        ledger,
+        vault,
+        county,
+        sheet.rows,
+        year=year,
+        term=term,
+        today=today,
+        progress=None if progress is None else _phase(progress, "checking"),
+    )
+    report.problems = checked.problems
+    report.payments = len(checked.payments)
+    report.totals = _totals(checked.payments)
+    report.shortfalls = _shortfalls(ledger, county, checked.payments)
+
+    # 4. All or nothing, then a dry run stops here.
+    if report.shortfalls or (report.problems and not skip_bad):
+        report.status = REFUSED
+        return report
+    if not checked.payments:
+        report.status = EMPTY
+        return report
+    if dry_run:
+        report.status = DRY_RUN
+        return report
+
+    # 5. One signed request per MAX_BATCH rows, all in one transaction.
+    proposals = [
+        payment.proposal(f"imp-{digest[:16]}-{payment.line}")
+        for payment in checked.payments
+    ]
+    chunks = [
+        proposals[start : start + MAX_BATCH]
+        for start in range(0, len(proposals), MAX_BATCH)
+    ]
+    requests = [
+        parse_request(
+            key.sign(
+                "fund.propose_payments",
+                {"county": county, "payments": chunk},
+                request_id=request_id(digest, number),
+            )
+        )
+        for number, chunk in enumerate(chunks)
+    ]
+    if progress is not None:
+        progress("recording", 0, len(proposals))
+    try:
+        report.receipts = execute_together(ledger, requests)
+    except BaseException:
+        _forget_cached(ledger)
+        raise
+    report.status = (
+        REPLAYED if all(receipt.replayed for receipt in report.receipts) else RECORDED
+    )
+    if progress is not None:
+        progress("recording", len(proposals), len(proposals))
+    return report
+
+
+def list_digest(sheet: Sheet, county: str, year: int | None, term: str | None) -> str:
+    """SHA-256 (hex) of the list as read, with what the import adds to it.
+
+    Rows are taken after heading mapping and trimming, so the same list saved
+    as XLSX, UTF-8 or GB18030 CSV has one digest; the line numbers count, since
+    payment ids carry them.
+    """
+    document: dict[str, Any] = {
+        "format": FORMAT,
+        "county": county,
+        "year": year,
+        "term": term,
+        "rows": [[row.line, row.fields, row.notes] for row in sheet.rows],
+    }
+    return hashlib.sha256(canonical_bytes(document)).hexdigest()
+
+
+def request_id(digest: str, number: int) -> str:
+    """The request id of the list's ``number``-th signed request."""
+    return f"import:{digest}:{number}"
+
+
+def _totals(payments: list[ImportedPayment]) -> dict[str, tuple[int, int]]:
+    totals: dict[str, tuple[int, int]] = {}
+    for payment in payments:
+        count, fen = totals.get(payment.programme, (0, 0))
+        totals[payment.programme] = (count + 1, fen + payment.amount_fen)
+    return dict(sorted(totals.items()))
+
+
+def _shortfalls(
+    ledger: FundLedger, county: str, payments: list[ImportedPayment]
+) -> list[Shortfall]:
+    """Budgets the payments would overdraw (the fund would refuse them anyway)."""
+    needed: dict[str, int] = {}
+    for payment in payments:
+        budget = budget_account(county, payment.programme, payment.year)
+        needed[budget] = needed.get(budget, 0) + payment.amount_fen
+    if not needed:
+        return []
+    fund = ledger.fund(county)
+    return [
+        Shortfall(budget, fen, fund.available(budget))
+        for budget, fen in sorted(needed.items())
+        if fen > fund.available(budget)
+    ]
+
+
+def _forget_cached(ledger: FundLedger) -> None:
+    """Drop cached aggregates a refused request may have changed.
+
+    A ledger whose cache hands out its own objects rather than copies (as the
+    CLI's import and the synthetic province use, for speed) would otherwise
+    keep the refused changes in memory.
+    """
+    repository = ledger.repository
+    if repository.deepcopy_from_cache:
+        return
+    if isinstance(repository.cache, LRUCache):
+        repository.cache = LRUCache(maxsize=repository.cache.maxsize)
+    elif repository.cache is not None:
+        repository.cache.cache.clear()
+
+
+def _phase(progress: Progress, name: str) -> Callable[[int, int], None]:
+    return lambda done, total: progress(name, done, total)
+
+
+def _yuan(fen: int) -> str:
+    return f"{fen // 100:,}.{fen % 100:02d}"
