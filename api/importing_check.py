@@ -148,6 +148,33 @@ def programme_of(policy: Policy, text: str) -> Programme:
     )
 
 
+def normal_form(policy: Policy, row: SheetRow) -> dict[str, str]:
+    """The row's fields as they will be recorded, where they can be read.
+
+    The same list typed or saved differently (1250 or 1,250.00 yuan, 秋季 or
+    autumn, a programme's code or its name, an ID with a small x) has one
+    normal form; a cell that cannot be read is kept as it stands.
+    """
+    fields = dict(row.fields)
+    for name, text in row.fields.items():
+        try:
+            if name == "amount":
+                fields[name] = str(parse_yuan(text))
+            elif name == "programme":
+                fields[name] = programme_of(policy, text).code
+            elif name == "term":
+                fields[name] = TERM_WORDS.get(_name(text).lower(), text)
+            elif name == "id_number":
+                fields[name] = _digits(text)
+            elif name == "name":
+                fields[name] = _name(text)
+            elif name == "bank_account" and text:
+                fields[name] = normalise_bank_account(_digits(text))
+        except (ValueError, DomainError):
+            continue
+    return fields
+
+
 def check_rows(
     ledger: FundLedger,
     vault: Vault,

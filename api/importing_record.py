@@ -14,11 +14,12 @@ Invariants:
   several requests that ``execute_together`` records in one transaction, so a
   refusal of any row of any request leaves the ledger as it was.
 - Once only. Request ids and payment ids derive from the list's content: a
-  SHA-256 of its rows as read (fields and line numbers, whatever the file's
-  format or encoding) with the county, year and term. Importing the same list
-  again is a replay: nothing new is recorded and the report says so. A changed
-  list is a new import, but its rows that pay a person a programme and term
-  already proposed are bad rows, so a corrected list never pays twice.
+  SHA-256 of its rows in normal form (amounts in fen, programme codes, ...)
+  and line numbers, whatever the file's format or encoding, with the county,
+  year and term. Importing the same list again is a replay: nothing new is
+  recorded and the report says so. A changed list is a new import, but its
+  rows that pay a person a programme and term already proposed are bad rows,
+  so a corrected list never pays twice.
 - A dry run reads and checks exactly as a real import and writes nothing.
 - Only pseudonyms and codes reach the log; names, ID numbers and bank accounts
   stay in the sheet and the vault.
@@ -37,10 +38,16 @@ from eventsourcing.application import LRUCache
 from api.app import FundLedger
 from api.commands import Receipt, execute_together
 from api.importing import Sheet
-from api.importing_check import ImportedPayment, RowProblem, check_rows
+from api.importing_check import (
+    ImportedPayment,
+    RowProblem,
+    check_rows,
+    normal_form,
+)
 from api.requests import OfficerKey, parse_request
 from api.vault_store import BEIJING, Vault
 from domain.funds import MAX_BATCH, TERMS, budget_account
+from domain.policy import Policy
 from ledger.canonical import canonical_bytes
 from ledger.errors import LedgerMisuse
 
@@ -144,7 +151,7 @@ def import_payments(
         raise ImportMisuse(sheet.source, "no 学期/term column: give the term")
     if "year" not in sheet.columns and year is None:
         raise ImportMisuse(sheet.source, "no 学年/year column: give the year")
-    digest = list_digest(sheet, county, year, term)
+    digest = list_digest(ledger.policy, sheet, county, year, term)
     report = ImportReport(
         sheet.source, county, digest, len(sheet.rows), ignored_columns=sheet.ignored
     )
@@ -219,19 +226,21 @@ def import_payments(
     return report
 
 
-def list_digest(sheet: Sheet, county: str, year: int | None, term: str | None) -> str:
-    """SHA-256 (hex) of the list as read, with what the import adds to it.
+def list_digest(
+    policy: Policy, sheet: Sheet, county: str, year: int | None, term: str | None
+) -> str:
+    """SHA-256 (hex) of the list's rows in normal form, with the import's options.
 
-    Rows are taken after heading mapping and trimming, so the same list saved
-    as XLSX, UTF-8 or GB18030 CSV has one digest; the line numbers count, since
-    payment ids carry them.
+    Rows are taken in their normal form (``normal_form``), so the same list
+    saved as XLSX, UTF-8 or GB18030 CSV, with numbers or text, has one digest;
+    the line numbers count, since payment ids carry them.
     """
     document: dict[str, Any] = {
         "format": FORMAT,
         "county": county,
         "year": year,
         "term": term,
-        "rows": [[row.line, row.fields, row.notes] for row in sheet.rows],
+        "rows": [[row.line, normal_form(policy, row), row.notes] for row in sheet.rows],
     }
     return hashlib.sha256(canonical_bytes(document)).hexdigest()
 
