@@ -1,0 +1,1 @@
+"""The HTTP API (see api.http.app)."""
