@@ -23,6 +23,7 @@ from eventsourcing.persistence import PersistenceError
 from api.app import FundLedger
 from api.cli_import import add_import_commands
 from api.cli_people import add_people_commands, run_people
+from api.cli_serve import add_serve_commands
 from api.cli_show import run_show
 from api.cli_views import add_views_commands, run_views
 from api.cli_writes import Builder, add_write_commands, parse_params
@@ -128,6 +129,7 @@ def _parser() -> argparse.ArgumentParser:
     add_people_commands(commands, _run_write)
     add_views_commands(commands)
     add_import_commands(commands, _open)
+    add_serve_commands(commands)
 
     verify = commands.add_parser("verify", help="verify the whole log")
     verify.add_argument(

@@ -1,0 +1,82 @@
+"""``fundledger serve``: the HTTP API (``api.http``) under uvicorn.
+
+Before any worker starts, the parent opens the ledger once (so a missing ledger
+or an unreadable key is one line on stderr, as with every command) and creates
+the view tables: several processes starting at once and each creating tables
+can collide, so workers only ever open what is there. With one worker the app
+runs in this process; with more, uvicorn starts them from the factory
+``api.http.app:app_from_environment`` with the settings in ``FUNDLEDGER_*``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from typing import Any
+
+import uvicorn
+
+from api.http.app import app_from_environment, create_app, create_view_tables
+from api.http.settings import DEFAULT_THREADS, Settings, open_for_api
+
+MAX_PORT = 65535
+
+
+def _port(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= MAX_PORT:
+        raise argparse.ArgumentTypeError(f"must be in [0, {MAX_PORT}], got {value}")
+    return value
+
+
+def _count(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= 256:
+        raise argparse.ArgumentTypeError(f"must be in [1, 256], got {value}")
+    return value
+
+
+def add_serve_commands(commands: Any) -> None:
+    """Add ``serve [--host H] [--port P] [--workers N] [--threads T]``."""
+    serve = commands.add_parser("serve", help="serve the HTTP API (uvicorn)")
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (127.0.0.1)"
+    )
+    serve.add_argument("--port", type=_port, default=8000, help="TCP port (8000)")
+    serve.add_argument("--workers", type=_count, default=1, help="worker processes (1)")
+    serve.add_argument(
+        "--threads",
+        type=_count,
+        default=DEFAULT_THREADS,
+        help=f"threads and database connections per worker ({DEFAULT_THREADS})",
+    )
+    serve.set_defaults(run=run_serve)
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    """Check the ledger, create the view tables once, then serve until stopped."""
+    settings = Settings(
+        db=args.db,
+        log_key=args.log_key,
+        secrets=args.secrets,
+        threads=args.threads,
+        create_view_tables=False,
+    )
+    ledger, _ = open_for_api(settings)
+    ledger.close()
+    create_view_tables(settings)
+    if args.workers == 1:
+        uvicorn.run(
+            create_app(settings), host=args.host, port=args.port, log_level="info"
+        )
+        return 0
+    os.environ.update(settings.environment())
+    uvicorn.run(
+        f"{app_from_environment.__module__}:{app_from_environment.__name__}",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level="info",
+    )
+    return 0

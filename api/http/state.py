@@ -1,0 +1,34 @@
+"""What every request handler of one API process shares: the open ledger.
+
+One ``FundLedger`` per process serves every request. The ``eventsourcing``
+library is synchronous and thread-safe behind its connection pool, so the
+handlers that call it are plain ``def`` functions run in the thread pool,
+which the application limits to as many threads as the pool has connections.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import Request
+
+from api.app import FundLedger
+from api.http.settings import Settings
+from ledger.log import Log
+from projections.base import Projection
+
+
+@dataclass
+class ApiState:
+    """The ledger, its log, and the views it publishes."""
+
+    settings: Settings
+    ledger: FundLedger
+    log: Log
+    projections: dict[str, Projection]
+
+
+def state_of(request: Request) -> ApiState:
+    """The state of the application serving ``request``."""
+    state: ApiState = request.app.state.api
+    return state
