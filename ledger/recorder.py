@@ -33,6 +33,8 @@ from uuid import UUID
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
+from eventsourcing.utils import retry
+from psycopg import InterfaceError, OperationalError
 from psycopg.sql import SQL
 
 from ledger.entry import GENESIS_PREV, entry_bytes, timestamp
@@ -498,6 +500,29 @@ class PostgresLogRecorder(LogRecorder, PostgresApplicationRecorder):
 
     def _sql(self, statement: str) -> str:
         return statement.replace("?", "%s")
+
+    # NOTE: the library sends every save through psycopg's pipeline mode, and
+    # psycopg 3.3 there stalls for good (client and server both waiting to
+    # read) once one statement's data passes roughly 8 MB: a save of about
+    # 10,000 events, such as one full ``MAX_BATCH`` request. Saves that large
+    # go without the pipeline, in the same single transaction; the few round
+    # trips it saves matter only for small saves.
+    PIPELINE_LIMIT = 4_000_000  # bytes of event state
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        if sum(len(event.state) for event in stored_events) < self.PIPELINE_LIMIT:
+            ids: Sequence[int] | None = super().insert_events(stored_events, **kwargs)
+            return ids
+        with (
+            self.datastore.get_connection() as conn,
+            conn.transaction(),
+            conn.cursor() as cursor,
+        ):
+            self._insert_stored_events(cursor, stored_events, **kwargs)
+            return self._fetch_ids_after_insert_events(cursor, stored_events, **kwargs)
 
     def _as_tuples(self, rows: list[Any]) -> list[Any]:
         # psycopg rows are dicts here; verification unpacks them positionally.
