@@ -24,12 +24,13 @@ from typing import Any
 import psycopg
 
 from bench.append import AppendSizes, run_append, run_bare_append
+from bench.importing import ImportSizes, run_importing
 from bench.profiling import PROFILES, run_profile
 from bench.proofs import ProofSizes, run_proofs
 from bench.verify import VerifySizes, run_verify
 from bench.workload import backends, emit, postgres_admin_url, postgres_skipped
 
-BENCHMARKS = ("append", "bare-append", "verify", "proofs")
+BENCHMARKS = ("append", "bare-append", "verify", "proofs", "importing")
 
 
 def _cpu_model() -> str:
@@ -103,6 +104,10 @@ def main(argv: list[str] | None = None) -> int:
             "verify", lambda backend: run_verify(backend, verify_sizes)
         ),
         "proofs": lambda: run_proofs(ProofSizes.choose(quick=quick)),
+        "importing": lambda: _per_backend(
+            "importing",
+            lambda backend: run_importing(backend, ImportSizes.choose(quick=quick)),
+        ),
     }
     for name in wanted:
         for record in runs[name]():

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import csv
 import random
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -43,7 +44,7 @@ from bench.workload import Backend
 from domain.pseudonyms import person_ref
 from domain.resident_id import parse_resident_id
 from domain.vault import PersonalData, new_person_key, seal, wrap_key
-from ledger.application import create_ledger
+from ledger.application import create_ledger, open_ledger
 from ledger.note import NoteSigner
 from ledger.storage import Storage
 
@@ -245,38 +246,44 @@ class ImportSizes:
         return cls(rows=100_000, baseline_rows=2_000)
 
 
-def run_importing(
-    backend: Backend, sizes: ImportSizes, directory: Path
-) -> Iterator[dict[str, Any]]:
+def run_importing(backend: Backend, sizes: ImportSizes) -> Iterator[dict[str, Any]]:
     """One result line for ``backend``: import rows/s against one per request."""
-    with backend.fresh() as storage:
+    with backend.fresh() as storage, tempfile.TemporaryDirectory() as directory:
         started = time.perf_counter()
         county = build_county(storage, sizes.rows)
         setup = time.perf_counter() - started
-        try:
-            path = write_list(directory / f"list-{backend.name}.csv", county.students)
+        secrets = county.vault.secrets
+        county.ledger.close()
+        path = write_list(Path(directory) / "list.csv", county.students)
 
-            # Ours: read, check and record the whole list.
+        # Ours: what ``fundledger import`` does, from a ledger opened afresh
+        # (its cache cold, as in a new process): read, check, record.
+        ledger, _ = open_ledger(storage, app_class=CachedFundLedger)
+        ledger.log_origin = ORIGIN
+        try:
             started = time.perf_counter()
-            sheet = read_sheet(path)
+            vault = Vault(ledger.log_recorder, secrets)
             report = import_payments(
-                county.ledger,
-                county.vault,
+                ledger,
+                vault,
                 county.recorder,
                 COUNTY,
-                sheet,
+                read_sheet(path),
                 year=YEAR,
                 today=TODAY,
             )
             ours_seconds = time.perf_counter() - started
             assert report.recorded, report.summary()
 
-            # Baseline: one signed request, one transaction, per payment.
-            secret = county.vault.secrets.person_secret
+            # Baseline: one signed request, one transaction, per payment, on
+            # the same ledger (its cache now warm: the rolls are not replayed).
             sample = county.students[: sizes.baseline_rows]
             refs = [
-                person_ref(secret, parse_resident_id(s.id_number, today=TODAY))
-                for s in sample
+                person_ref(
+                    secrets.person_secret,
+                    parse_resident_id(student.id_number, today=TODAY),
+                )
+                for student in sample
             ]
             started = time.perf_counter()
             for number, ref in enumerate(refs):
@@ -292,10 +299,10 @@ def run_importing(
                     "details": {"school": SCHOOL},
                 }
                 document = county.recorder.sign("fund.propose_payment", params)
-                execute(county.ledger, parse_request(document))
+                execute(ledger, parse_request(document))
             baseline_seconds = time.perf_counter() - started
         finally:
-            county.ledger.close()
+            ledger.close()
     ours = sizes.rows / ours_seconds
     baseline = sizes.baseline_rows / baseline_seconds
     yield {
@@ -315,7 +322,7 @@ def run_importing(
         "units": "rows/s",
         "baseline_is": (
             "one signed fund.propose_payment request per row through execute, "
-            "one transaction each, same ledger and back end"
+            "one transaction each, same ledger (warm cache) and back end"
         ),
         "ours_seconds": round(ours_seconds, 2),
     }
