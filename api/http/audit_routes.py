@@ -23,6 +23,7 @@ from api.http.caching import cached
 from api.http.examples import (
     ALERTS,
     ENTRY,
+    INVALID_PARAMETERS,
     RECEIPT,
     RESOLVE_REQUEST,
     answer,
@@ -36,7 +37,7 @@ from api.http.write_routes import REFUSALS, answer_receipt
 from ledger.errors import OutOfRange
 from projections.rules_core import ALERTS as ALERTS_TABLE
 
-router = APIRouter(prefix="/audit", tags=["auditors"])
+router = APIRouter(prefix="/audit", tags=["auditors"], responses=INVALID_PARAMETERS)
 
 JSON = "application/json"
 JSON_LINES = "application/jsonl"
@@ -44,7 +45,9 @@ RULES_VIEW = "fraud_rules"
 MAX_EXPORT = 10_000
 
 State = Annotated[ApiState, Depends(state_of)]
-AlertId = Annotated[str, Path(max_length=64, description="16 lowercase hex digits")]
+AlertId = Annotated[
+    str, Path(pattern="^[0-9a-f]{16}$", description="16 lowercase hex digits")
+]
 
 
 @router.get(

@@ -190,3 +190,9 @@ def answer(
             "content": {media_type: {"example": example}},
         }
     }
+
+
+# Every operation documents its own 422 (FastAPI would add one without an example).
+INVALID_PARAMETERS = problems(
+    (422, "InvalidParameters", "query.limit: Input should be at most 10000")
+)

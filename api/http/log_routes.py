@@ -22,13 +22,14 @@ from api.http.examples import (
     CONSISTENCY,
     ENTRY,
     INCLUSION,
+    INVALID_PARAMETERS,
     VERIFIER_KEY,
     answer,
     problems,
 )
 from api.http.state import ApiState, state_of
 
-router = APIRouter(prefix="/log", tags=["log"])
+router = APIRouter(prefix="/log", tags=["log"], responses=INVALID_PARAMETERS)
 
 TEXT = "text/plain; charset=utf-8"
 JSON = "application/json"

@@ -25,7 +25,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from eventsourcing.persistence import IntegrityError, PersistenceError
+from eventsourcing.persistence import DataError, IntegrityError, PersistenceError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -111,6 +111,7 @@ STATUS: tuple[tuple[type[BaseException], int], ...] = (
     (InvalidRequest, 400),
     (BadQuery, 400),
     (BadData, 400),
+    (DataError, 400),  # a value the database cannot hold (a NUL in text)
     # The server cannot serve it now: a missing key, an unreachable database.
     (NoSigningKey, 503),
     (LedgerNotFound, 503),

@@ -67,6 +67,8 @@ def parse_value(column: Column, text: str) -> Value:
         if lowered not in {"true", "false", "1", "0"}:
             raise BadQuery(column.name, text, "expected true or false")
         return lowered in {"true", "1"}
+    if "\x00" in text:
+        raise BadQuery(column.name, text, "text cannot contain NUL characters")
     return text
 
 

@@ -22,7 +22,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from api.http.caching import cached
-from api.http.examples import ROWS, VIEWS, answer, problems
+from api.http.examples import INVALID_PARAMETERS, ROWS, VIEWS, answer, problems
 from api.http.problems import BadQuery, NotFound
 from api.http.state import ApiState, state_of
 from api.http.view_query import (
@@ -35,7 +35,7 @@ from api.http.view_query import (
 )
 from projections.base import Projection, Table, Value
 
-router = APIRouter(prefix="/views", tags=["views"])
+router = APIRouter(prefix="/views", tags=["views"], responses=INVALID_PARAMETERS)
 
 JSON = "application/json"
 CSV = "text/csv; charset=utf-8"

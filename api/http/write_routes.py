@@ -13,11 +13,17 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends
 from fastapi.responses import JSONResponse
 
-from api.http.examples import RECEIPT, SIGNED_REQUEST, answer, problems
+from api.http.examples import (
+    INVALID_PARAMETERS,
+    RECEIPT,
+    SIGNED_REQUEST,
+    answer,
+    problems,
+)
 from api.http.receipts import parse, record
 from api.http.state import ApiState, state_of
 
-router = APIRouter(tags=["officers"])
+router = APIRouter(tags=["officers"], responses=INVALID_PARAMETERS)
 
 JSON = "application/json"
 
