@@ -32,6 +32,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.commands import RequestIdReused, UnknownCommand
+from api.http.receipts import ConcurrentChange
 from api.requests import BadSignature, InvalidRequest
 from domain import errors as domain_errors
 from domain.errors import DomainError
@@ -93,6 +94,7 @@ STATUS: tuple[tuple[type[BaseException], int], ...] = (
     (OutOfRange, 404),
     # The state of the ledger refuses the change.
     (RequestIdReused, 409),
+    (ConcurrentChange, 409),
     (domain_errors.PoolOverdrawn, 409),
     (domain_errors.BudgetOverdrawn, 409),
     (domain_errors.PaymentNotPending, 409),
@@ -194,9 +196,11 @@ def error_problem(error: BaseException) -> JSONResponse:
     kind = type(error).__name__
     if status >= 500:
         logger.warning("cannot serve a request: %s: %s", kind, error)
-    headers = (
-        {"WWW-Authenticate": 'Signature realm="fundledger"'} if status == 401 else None
-    )
+    headers = None
+    if status == 401:
+        headers = {"WWW-Authenticate": 'Signature realm="fundledger"'}
+    elif isinstance(error, ConcurrentChange | IntegrityError):
+        headers = {"Retry-After": "1"}  # a conflict with other writers: retry
     detail = str(error).strip().splitlines()[0] if str(error).strip() else kind
     return problem(status, kind, detail, values_of(error), headers)
 

@@ -11,20 +11,47 @@ all, and for each entry the RFC 9162 inclusion proof against that size, in the
 form ``fundledger log prove`` prints. With the checkpoint and the log's key, a
 client can check its receipt without trusting the server again.
 
-Invariant: a receipt is only promised when it can be given: without the log's
-signer key the write is refused before anything is recorded, never recorded
-and then answered with an error.
+Invariants: a receipt is only promised when it can be given: without the
+log's signer key the write is refused before anything is recorded, never
+recorded and then answered with an error. A write that lost a race with
+another writer of the same aggregate (an ``IntegrityError``: its transaction
+was rolled back, nothing of it is stored) is tried again, with a growing,
+jittered pause, for up to ``CONTENTION_SECONDS``; ``execute`` re-reads the
+aggregate and looks for a replay each time, so a retry can never record a
+request twice. Only then is it refused, as ``ConcurrentChange``.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import random
+import time
 from typing import Any
+
+from eventsourcing.persistence import IntegrityError
 
 from api.commands import Receipt, execute
 from api.http.state import ApiState
 from api.requests import SignedRequest, parse_request
+from ledger.errors import FundLedgerError
 from ledger.log import Log, NoSigningKey
+
+logger = logging.getLogger(__name__)
+
+# How long a write keeps trying while other writers change the same aggregate.
+CONTENTION_SECONDS = 10.0
+
+
+class ConcurrentChange(FundLedgerError):
+    """Other writers kept changing the same fund first; nothing was recorded."""
+
+    def __init__(self, attempts: int) -> None:
+        super().__init__(
+            f"the request lost to concurrent changes {attempts} times and was not "
+            "recorded; send it again"
+        )
+        self.attempts = attempts
 
 
 def receipt_document(log: Log, receipt: Receipt) -> dict[str, Any]:
@@ -52,8 +79,20 @@ def record(state: ApiState, signed: SignedRequest) -> dict[str, Any]:
     """Execute one signed request and prove what it recorded."""
     if state.log.signer is None:
         raise NoSigningKey
-    receipt = execute(state.ledger, signed)
-    return receipt_document(state.log, receipt)
+    deadline = time.monotonic() + CONTENTION_SECONDS
+    attempts = 0
+    while True:
+        attempts += 1
+        try:
+            receipt = execute(state.ledger, signed)
+        except IntegrityError:
+            if time.monotonic() >= deadline:
+                logger.warning("gave up after %d conflicting attempts", attempts)
+                raise ConcurrentChange(attempts) from None
+            pause = min(0.2, 0.005 * attempts)
+            time.sleep(random.uniform(0, pause))  # noqa: S311 - jitter, not secrecy
+            continue
+        return receipt_document(state.log, receipt)
 
 
 def parse(document: dict[str, Any]) -> SignedRequest:

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -105,6 +106,39 @@ def test_serve_records_and_proves_over_tcp(
         problem = client.get("/log/entries/999999")
         assert problem.status_code == 404
         assert problem.headers["content-type"] == "application/problem+json"
+
+        # Concurrent writers (two processes when workers=2) never fork the log.
+        recorder = served.key("demo-recorder")
+        documents = [
+            recorder.sign(
+                "fund.receive",
+                {
+                    "county": "422822",
+                    "transfer_id": f"tcp-in-{number}",
+                    "source_kind": "county",
+                    "source": "county-budget",
+                    "reference": "concurrent",
+                    "amount_fen": 100 + number,
+                },
+            )
+            for number in range(12)
+        ]
+        with ThreadPoolExecutor(max_workers=6) as pool:
+            answers = list(
+                pool.map(lambda d: client.post("/requests", json=d), documents)
+            )
+        refused = [(a.status_code, a.text) for a in answers if a.status_code != 201]
+        assert refused == []
+        assert served.size() == before + 2 + 2 * len(documents)
+    verify = subprocess.run(
+        command(database_url, tmp_path, "verify"),
+        env=environment(),
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    assert verify.returncode == 0, verify.stderr.decode()
+    assert verify.stdout.decode().startswith("OK ")
 
 
 def test_serve_without_a_ledger_is_a_one_line_error(tmp_path: Path) -> None:

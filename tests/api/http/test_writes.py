@@ -13,8 +13,11 @@ import copy
 from typing import Any
 
 import pytest
+from eventsourcing.persistence import IntegrityError
 from fastapi.testclient import TestClient
 
+from api.commands import execute
+from api.http import receipts
 from api.http.app import create_app
 from api.requests import OfficerKey
 from tests.api.http.support import COUNTY, Served, assert_problem, check_receipt
@@ -184,3 +187,31 @@ def test_without_the_log_key_writes_are_refused_before_recording(
         assert_problem(client.post("/requests", json=document), 503, "no-signing-key")
         assert_problem(client.get("/log/checkpoint"), 503, "no-signing-key")
         assert int(client.get("/log/proof/inclusion?index=0").json()["size"]) == size
+
+
+def test_writes_lost_to_other_writers_are_tried_again(
+    served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = execute
+    losses = {"left": 3}
+
+    def losing(ledger: Any, signed: Any) -> Any:
+        # What a writer sees when another one saved the same fund first.
+        if losses["left"]:
+            losses["left"] -= 1
+            raise IntegrityError("duplicate key value")
+        return real(ledger, signed)
+
+    monkeypatch.setattr(receipts, "execute", losing)
+    before = served.size()
+    response = served.post(receive(served.key("demo-recorder"), "http-in-race"))
+    assert response.status_code == 201, response.text
+    assert losses["left"] == 0
+    assert served.size() == before + 2
+
+    losses["left"] = 10**6
+    monkeypatch.setattr(receipts, "CONTENTION_SECONDS", 0.0)
+    response = served.post(receive(served.key("demo-recorder"), "http-in-lost"))
+    assert_problem(response, 409, "concurrent-change")
+    assert response.headers["retry-after"] == "1"
+    assert served.size() == before + 2
