@@ -22,6 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 from api.app import FundLedger
+from api.person_facts import VaultReader
 from api.vault_store import DeploymentSecrets, Vault
 from api.views import build_projections
 from ledger.errors import LedgerMisuse
@@ -109,11 +110,18 @@ def run_views(args: argparse.Namespace, open_ledger: Opener) -> int:
     secrets = DeploymentSecrets.load(args.secrets) if writes else None
     ledger, _ = open_ledger(args)
     try:
-        vault = None if secrets is None else Vault(ledger.log_recorder, secrets)
-        projections = build_projections(ledger, vault)
+        reader = (
+            None
+            if secrets is None
+            else VaultReader(Vault(ledger.log_recorder, secrets))
+        )
+        projections = build_projections(ledger, reader)
         with ViewStore(ledger.storage) as store:
             runner = ProjectionRunner(
-                store, projections, batch_size=getattr(args, "batch_size", 5000)
+                store,
+                projections,
+                batch_size=getattr(args, "batch_size", 5000),
+                before_batch=None if reader is None else reader.prefetch,
             )
             if args.views == "status":
                 _print_status(runner.status())

@@ -32,12 +32,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date
 
 from api.vault_store import PersonalDataErased, UnknownPerson, Vault
 from domain.resident_id import EARLIEST_BIRTH_DATE, PROVINCE_CODES, check_character
 from domain.units import Level, Registry
+from domain.vault import PersonalData
+from projections.feed import LoggedEvent
 from projections.people import PersonFacts, PersonLookup
 
 _DIGITS = frozenset("0123456789")
@@ -92,19 +94,59 @@ def id_problems(number: str, known_region: Callable[[str], bool]) -> tuple[str, 
     return tuple(problems)
 
 
-def vault_lookup(vault: Vault, units: Registry) -> PersonLookup:
+class VaultReader:
+    """Reads the vault for the views: one query per batch, not one per person.
+
+    ``prefetch`` is the runner's ``before_batch``: it collects the persons a
+    batch of entries names (``person_ref``, a person ``payee``) and unseals them
+    together; ``data`` answers from that batch's cache, or asks the vault for a
+    person the batch did not name. The cache holds one batch at a time, so its
+    size is bounded by the batch size, not by the province.
+    """
+
+    def __init__(self, vault: Vault) -> None:
+        self.vault = vault
+        self._cache: dict[str, PersonalData | None] = {}
+
+    def prefetch(self, entries: Sequence[LoggedEvent]) -> None:
+        """Unseal every person named in ``entries`` (the next batch)."""
+        wanted = set()
+        for entry in entries:
+            body = entry.body
+            person = body.get("person_ref")
+            if isinstance(person, str):
+                wanted.add(person)
+            if body.get("payee_kind") == "person" and isinstance(
+                body.get("payee"), str
+            ):
+                wanted.add(body["payee"])
+        self._cache = self.vault.get_many(wanted)
+
+    def data(self, person_ref: str) -> PersonalData | None:
+        """The person's data, or None if erased or never held."""
+        if person_ref in self._cache:
+            return self._cache[person_ref]
+        try:
+            found: PersonalData | None = self.vault.get(person_ref)
+        except (UnknownPerson, PersonalDataErased):
+            found = None
+        self._cache[person_ref] = found
+        return found
+
+
+def vault_lookup(vault: Vault | VaultReader, units: Registry) -> PersonLookup:
     """The rules' person lookup, answered from ``vault`` and its secret.
 
     An erased person, or one the vault never held, has no facts (None): the
     rules that need them stay silent about that person.
     """
-    secret = vault.secrets.person_secret
+    reader = vault if isinstance(vault, VaultReader) else VaultReader(vault)
+    secret = reader.vault.secrets.person_secret
     known = units_know_region(units)
 
     def lookup(person_ref: str) -> PersonFacts | None:
-        try:
-            data = vault.get(person_ref)
-        except (UnknownPerson, PersonalDataErased):
+        data = reader.data(person_ref)
+        if data is None:
             return None
         return PersonFacts(
             birth_date=birth_date_of(data.resident_id),

@@ -323,7 +323,12 @@ class ViewStore:
         """
         check_declaration(projection)
         name = projection.name
-        for attempt in range(3):
+        # PostgreSQL's CREATE TABLE IF NOT EXISTS is not safe against a
+        # concurrent twin (both may pass the check and one then fails on the
+        # catalogue's unique index); every racer that loses one step can lose
+        # the next one too, so allow each step of each racer a try.
+        attempts = 10
+        for attempt in range(attempts):
             try:
                 self._create_shared_tables()
                 self._tracker(name).create_table()
@@ -340,7 +345,7 @@ class ViewStore:
                     )
                 break
             except IntegrityError:
-                if attempt == 2:
+                if attempt == attempts - 1:
                     raise
         return self.position(projection)
 
