@@ -27,10 +27,11 @@ from bench.append import AppendSizes, run_append, run_bare_append
 from bench.importing import ImportSizes, run_importing
 from bench.profiling import PROFILES, run_profile
 from bench.proofs import ProofSizes, run_proofs
+from bench.province import ProvinceSizes, run_province
 from bench.verify import VerifySizes, run_verify
 from bench.workload import backends, emit, postgres_admin_url, postgres_skipped
 
-BENCHMARKS = ("append", "bare-append", "verify", "proofs", "importing")
+BENCHMARKS = ("append", "bare-append", "verify", "proofs", "province", "importing")
 
 
 def _cpu_model() -> str:
@@ -84,6 +85,12 @@ def main(argv: list[str] | None = None) -> int:
         choices=PROFILES,
         help="print cProfile tables for our side of one benchmark, not JSON",
     )
+    parser.add_argument(
+        "--scale",
+        choices=("tiny", "county", "prefecture", "province"),
+        help="the synthetic province's scale for 'province' (default: province; "
+        "--quick: tiny)",
+    )
     args = parser.parse_args(argv)
     quick: bool = args.quick
 
@@ -104,6 +111,12 @@ def main(argv: list[str] | None = None) -> int:
             "verify", lambda backend: run_verify(backend, verify_sizes)
         ),
         "proofs": lambda: run_proofs(ProofSizes.choose(quick=quick)),
+        "province": lambda: _per_backend(
+            "province",
+            lambda backend: run_province(
+                backend, ProvinceSizes.choose(quick=quick, scale=args.scale)
+            ),
+        ),
         "importing": lambda: _per_backend(
             "importing",
             lambda backend: run_importing(backend, ImportSizes.choose(quick=quick)),

@@ -29,6 +29,7 @@ def test_quick_benchmark_prints_one_json_object_per_line() -> None:
     lines = [json.loads(line) for line in result.stdout.decode().splitlines()]
     names = {line["name"] for line in lines}
     assert {"environment", "append", "bare-append", "verify", "proofs"} <= names
+    assert {"province-record", "views-rebuild", "alert-quality"} <= names
     for line in lines:
         if (
             line["name"] in {"append", "bare-append", "verify"}
@@ -40,3 +41,29 @@ def test_quick_benchmark_prints_one_json_object_per_line() -> None:
         if line["name"] == "proofs":
             assert line["met"] in (True, False)
             assert line["p99"] >= line["ours"] > 0
+
+
+def test_quick_province_benchmark_scores_every_rule() -> None:
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env.pop("FUNDLEDGER_BENCH_POSTGRES", None)
+    env.pop("FUNDLEDGER_TEST_POSTGRES", None)
+    result = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick", "--only", "province"],
+        capture_output=True,
+        cwd=ROOT,
+        env=env,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr.decode()
+    lines = [json.loads(line) for line in result.stdout.decode().splitlines()]
+    record, rebuild, quality = (
+        next(line for line in lines if line["name"] == name and "skipped" not in line)
+        for name in ("province-record", "views-rebuild", "alert-quality")
+    )
+    assert record["parameters"]["events"] > 1_000
+    assert record["final_lag"] >= 0
+    assert rebuild["parameters"]["entries"] >= record["parameters"]["events"]
+    assert [rule["rule"] for rule in quality["rules"]] == [
+        f"R{n:02d}" for n in range(1, 16)
+    ]
