@@ -27,6 +27,7 @@ from api.http.examples import (
     RECEIPT,
     RESOLVE_REQUEST,
     answer,
+    column_filters,
     problems,
 )
 from api.http.problems import BadQuery, NotFound
@@ -53,6 +54,7 @@ AlertId = Annotated[
 @router.get(
     "/alerts",
     summary="Fraud alerts with the entries behind them",
+    openapi_extra=column_filters({"status": "open", "rule": "R01"}),
     responses={
         **answer(200, "A page of alerts", JSON, ALERTS),
         **problems((400, "BadQuery", "alerts has no column 'colour'")),

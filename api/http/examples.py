@@ -196,3 +196,24 @@ def answer(
 INVALID_PARAMETERS = problems(
     (422, "InvalidParameters", "query.limit: Input should be at most 10000")
 )
+
+
+def column_filters(example: dict[str, str]) -> dict[str, Any]:
+    """``openapi_extra`` documenting filters on any column (``?county=...``)."""
+    return {
+        "parameters": [
+            {
+                "name": "filters",
+                "in": "query",
+                "required": False,
+                "description": "column=value equalities, any column of the table",
+                "style": "form",
+                "explode": True,
+                "schema": {
+                    "type": "object",
+                    "additionalProperties": {"type": "string"},
+                },
+                "example": example,
+            }
+        ]
+    }

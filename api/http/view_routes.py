@@ -22,7 +22,14 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from api.http.caching import cached
-from api.http.examples import INVALID_PARAMETERS, ROWS, VIEWS, answer, problems
+from api.http.examples import (
+    INVALID_PARAMETERS,
+    ROWS,
+    VIEWS,
+    answer,
+    column_filters,
+    problems,
+)
 from api.http.problems import BadQuery, NotFound
 from api.http.state import ApiState, state_of
 from api.http.view_query import (
@@ -147,6 +154,7 @@ def list_views(request: Request, state: State) -> Response:
 @router.get(
     "/{view}/{table}",
     summary="Rows of one public table, filtered, sorted and paged",
+    openapi_extra=column_filters({"county": "422822"}),
     responses={
         200: {
             "description": "A page of rows with their evidence",
