@@ -2,7 +2,8 @@
 
 Routes, by audience:
 
-- officers: ``POST /requests`` (``api.http.write_routes``);
+- officers: ``POST /requests`` (``api.http.write_routes``) and the same, one
+  command per path, at ``POST /commands/{command}`` (``api.http.command_routes``);
 - the public: ``/views`` (``api.http.view_routes``) and ``/log``
   (``api.http.log_routes``);
 - auditors: ``/audit`` (``api.http.audit_routes``).
@@ -24,7 +25,14 @@ from contextlib import asynccontextmanager
 import anyio.to_thread
 from fastapi import FastAPI
 
-from api.http import audit_routes, log_routes, problems, view_routes, write_routes
+from api.http import (
+    audit_routes,
+    command_routes,
+    log_routes,
+    problems,
+    view_routes,
+    write_routes,
+)
 from api.http.settings import Settings, open_for_api
 from api.http.state import ApiState
 from api.views import build_projections
@@ -76,7 +84,7 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
     )
     problems.install(app)
-    for module in (write_routes, view_routes, log_routes, audit_routes):
+    for module in (write_routes, command_routes, view_routes, log_routes, audit_routes):
         app.include_router(module.router)
     return app
 

@@ -29,7 +29,7 @@ ENTRY = {
 }
 INCLUSION = {"index": 12, "size": 42, "hashes": ["q1w2...=", "e3r4...="]}
 CONSISTENCY = {"old": 7, "new": 42, "hashes": ["t5y6...=", "u7i8...="]}
-SIGNED_REQUEST = {
+SIGNED_REQUEST: dict[str, Any] = {
     "request": {
         "command": "fund.receive",
         "params": {
@@ -47,7 +47,7 @@ SIGNED_REQUEST = {
     },
     "signature": "kq3V...base64 Ed25519 signature...==",
 }
-RESOLVE_REQUEST = {
+RESOLVE_REQUEST: dict[str, Any] = {
     "request": {
         "command": "alert.resolve",
         "params": {
