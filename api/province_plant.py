@@ -328,14 +328,25 @@ class Planter:
 
     def _r01(self, plan: CountyPlan, payments: Payments) -> None:
         others = [other for other in self.plans if other is not plan]
+
+        def fitting(person: Person) -> list[CountyPlan]:
+            # Counties with a school of the person's kind (not every county
+            # has a vocational school, nor a boarding school of every stage).
+            return [
+                other
+                for other in others
+                if other.people.schools_of(person.stage, boarding=person.boarding)
+            ]
+
         person = self.take(
             plan,
             lambda p: (
-                bool(programmes_of(p)) and (bool(others) or bool(_others(plan, p)))
+                bool(programmes_of(p)) and (bool(fitting(p)) or bool(_others(plan, p)))
             ),
         )
         if person is None:
             return
+        others = fitting(person)
         programme = programmes_of(person)[0]
         first = next(
             row
@@ -436,6 +447,8 @@ class Planter:
 
     def _r04_school(self, plan: CountyPlan, payments: Payments, number: int) -> None:
         schools = plan.people.schools_of(Stage.SECONDARY_VOCATIONAL)
+        if not schools:  # one of the three poor counties without one
+            return
         headcount = 20 + number  # never the same payment twice (that is R13)
         row = payments.school(
             plan.code,
