@@ -200,10 +200,21 @@ def _csv_rows(text: str, source: str) -> Iterator[list[str]]:
 def _xlsx_rows(data: bytes, source: str) -> Iterator[list[object]]:
     # openpyxl is imported here: only XLSX files need it, and it is slow to load.
     from openpyxl import load_workbook  # noqa: PLC0415
+    from openpyxl.utils.exceptions import InvalidFileException  # noqa: PLC0415
 
+    # What a damaged workbook raises: a bad archive, a missing part, bad XML
+    # (ElementTree's ParseError is a SyntaxError) or values out of range.
+    damaged = (
+        zipfile.BadZipFile,
+        InvalidFileException,
+        KeyError,
+        ValueError,
+        OSError,
+        SyntaxError,
+    )
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as error:
+    except damaged as error:
         raise SheetUnreadable(source, f"not a readable XLSX file ({error})") from None
     try:
         sheet = book.worksheets[0] if book.worksheets else None
@@ -213,6 +224,8 @@ def _xlsx_rows(data: bytes, source: str) -> Iterator[list[object]]:
         sheet.reset_dimensions()
         for values in sheet.iter_rows(values_only=True):
             yield list(values)
+    except damaged as error:
+        raise SheetUnreadable(source, f"not a readable XLSX file ({error})") from None
     finally:
         book.close()
 

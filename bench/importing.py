@@ -28,7 +28,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +56,8 @@ TERM_FEN = 125_000  # HS_GRANT: 2,500 yuan a year in two terms
 ROLL_CHUNK = 5_000
 TODAY = date(2026, 12, 4)
 GOAL_ROWS_PER_SECOND = 20_000
+BIRTH_DAYS = 3 * 365
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 
 
 @dataclass(frozen=True)
@@ -142,10 +144,12 @@ def build_county(storage: Storage, students: int, *, seed: int = 1) -> County:
     sealed = []
     refs = []
     for number in range(students):
-        birth = date(2008 + number % 3, 1 + number % 12, 1 + number % 28)
+        # Births spread over three years: each day's 500 sequence numbers per
+        # sex (GB 11643) and its names are far from used up.
+        birth = date(2008, 9, 1) + timedelta(days=number % BIRTH_DAYS)
         id_number = identities.resident_id(COUNTY, birth, male=number % 2 == 0)
         student = Student(
-            identities.name("张王李赵刘陈"[number % 6], birth),
+            identities.name(rng.choice(SURNAMES), birth),
             id_number,
             identities.bank_account(),
         )
