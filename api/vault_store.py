@@ -55,6 +55,16 @@ class UnknownPerson(LedgerMisuse):
         self.person = person
 
 
+class NoSecrets(LedgerMisuse):
+    """This server holds no deployment secrets, so it cannot find a person."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "self-check needs the deployment's secrets file on the server "
+            "(--secrets); ask the county education bureau"
+        )
+
+
 @dataclass(frozen=True)
 class DeploymentSecrets:
     """The HMAC secret behind pseudonyms and the vault's master key."""

@@ -6,7 +6,8 @@ Routes, by audience:
   command per path, at ``POST /commands/{command}`` (``api.http.command_routes``);
 - the public: ``/views`` (``api.http.view_routes``) and ``/log``
   (``api.http.log_routes``);
-- auditors: ``/audit`` (``api.http.audit_routes``).
+- auditors: ``/audit`` (``api.http.audit_routes``);
+- a family: ``POST /self-check`` (``api.http.self_check_routes``).
 
 The ledger is opened when the application starts (its lifespan) and closed
 when it stops, so importing this module or building the app touches no
@@ -30,6 +31,7 @@ from api.http import (
     command_routes,
     log_routes,
     problems,
+    self_check_routes,
     view_routes,
     write_routes,
 )
@@ -84,7 +86,14 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
     )
     problems.install(app)
-    for module in (write_routes, command_routes, view_routes, log_routes, audit_routes):
+    for module in (
+        write_routes,
+        command_routes,
+        view_routes,
+        log_routes,
+        audit_routes,
+        self_check_routes,
+    ):
         app.include_router(module.router)
     return app
 

@@ -34,6 +34,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from api.commands import RequestIdReused, UnknownCommand
 from api.http.receipts import ConcurrentChange
 from api.requests import BadSignature, InvalidRequest
+from api.vault_store import NoSecrets
 from domain import errors as domain_errors
 from domain.errors import DomainError
 from domain.officers import (
@@ -116,6 +117,7 @@ STATUS: tuple[tuple[type[BaseException], int], ...] = (
     (DataError, 400),  # a value the database cannot hold (a NUL in text)
     # The server cannot serve it now: a missing key, an unreachable database.
     (NoSigningKey, 503),
+    (NoSecrets, 503),
     (LedgerNotFound, 503),
     (DatabaseUnavailable, 503),
     (PersistenceError, 503),
