@@ -60,7 +60,10 @@ def test_a_family_sees_its_own_payments_with_proofs(
     base = cli_args(database_url, tmp_path)
     admin = str(tmp_path / "admin.key")
     assert main([*base, "init", "--origin", ORIGIN, "--admin-key", admin]) == 0
-    assert main([*base, "demo", "--key", admin, "--scale", "tiny"]) == 0
+    truth = str(tmp_path / "truth.json")
+    assert (
+        main([*base, "demo", "--key", admin, "--scale", "tiny", "--truth", truth]) == 0
+    )
     assert main([*base, "views", "update"]) == 0
     person, id_number, name, other = _pupil_with_payments(
         database_url, tmp_path / "secrets.key"
@@ -120,7 +123,10 @@ def test_a_wrong_name_or_id_shows_nothing(
     base = cli_args(database_url, tmp_path)
     admin = str(tmp_path / "admin.key")
     assert main([*base, "init", "--origin", ORIGIN, "--admin-key", admin]) == 0
-    assert main([*base, "demo", "--key", admin, "--scale", "tiny"]) == 0
+    truth = str(tmp_path / "truth.json")
+    assert (
+        main([*base, "demo", "--key", admin, "--scale", "tiny", "--truth", truth]) == 0
+    )
     assert main([*base, "views", "update"]) == 0
     _, id_number, name, _ = _pupil_with_payments(database_url, tmp_path / "secrets.key")
     if wrong == "name":
