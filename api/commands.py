@@ -27,6 +27,7 @@ from __future__ import annotations
 import base64
 import inspect
 from collections.abc import Callable, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -454,6 +455,9 @@ def execute_together(
         raise InvalidRequest(
             "requests executed together must be one command on one county"
         )
+    known = COMMANDS.get(requests[0].command)
+    if known is not None and known.apply_to is None:
+        raise InvalidRequest(f"{known.name} cannot be executed together with others")
     for attempt in range(RETRIES):
         replays = [_replayed(ledger, signed) for signed in requests]
         done = [receipt for receipt in replays if receipt is not None]
@@ -469,28 +473,31 @@ def execute_together(
         aggregate: Aggregate | None = None
         records: list[AcceptedRequest] = []
         counts: list[int] = []
-        for signed in requests:
-            command, actor = _authorise(ledger, signed, units)
-            if command.apply_to is None:
-                raise InvalidRequest(
-                    f"{command.name} cannot be executed together with other requests"
-                )
-            digest = signed.digest  # canonical bytes of a large request: once
-            signatures = [{"request": digest, "key_id": signed.key_id}]
-            before = 0 if aggregate is None else len(aggregate.pending_events)
-            if aggregate is None:
-                aggregate = command.apply(ledger, signed.params, actor, signatures)
-            else:
-                command.apply_to(aggregate, ledger, signed.params, actor, signatures)
-            counts.append(len(aggregate.pending_events) - before)
-            request_id = str(signed.request["request_id"])
-            records.append(_accepted(signed, request_id, actor, digest))
         try:
+            for signed in requests:
+                command, actor = _authorise(ledger, signed, units)
+                assert command.apply_to is not None  # noqa: S101 - checked above
+                digest = signed.digest  # canonical bytes of a large request: once
+                signatures = [{"request": digest, "key_id": signed.key_id}]
+                before = 0 if aggregate is None else len(aggregate.pending_events)
+                if aggregate is None:
+                    aggregate = command.apply(ledger, signed.params, actor, signatures)
+                else:
+                    command.apply_to(
+                        aggregate, ledger, signed.params, actor, signatures
+                    )
+                counts.append(len(aggregate.pending_events) - before)
+                request_id = str(signed.request["request_id"])
+                records.append(_accepted(signed, request_id, actor, digest))
             recordings = ledger.save(*records, aggregate)
         except IntegrityError:
+            _uncache(ledger, aggregate)
             if attempt == RETRIES - 1:
                 raise
             continue
+        except BaseException:
+            _uncache(ledger, aggregate)
+            raise
 
         # The records' events come first, in order, then the aggregate's.
         notification_ids = [recording.notification.id for recording in recordings]
@@ -504,6 +511,19 @@ def execute_together(
             receipts.append(Receipt(record.digest, positions, False))
         return receipts
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _uncache(ledger: FundLedger, aggregate: Aggregate | None) -> None:
+    """Drop an aggregate that was changed but not saved from the ledger's cache.
+
+    A cache that hands out its own objects rather than copies (the synthetic
+    province's, the import's) would otherwise keep the unsaved changes, and a
+    retry would apply the requests a second time on top of them.
+    """
+    cache = ledger.repository.cache
+    if aggregate is not None and cache is not None:
+        with suppress(KeyError):
+            cache.get(aggregate.id, evict=True)
 
 
 def _replayed(ledger: FundLedger, signed: SignedRequest) -> Receipt | None:

@@ -33,8 +33,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from eventsourcing.application import LRUCache
-
 from api.app import FundLedger
 from api.commands import Receipt, execute_together
 from api.importing import Sheet
@@ -213,11 +211,7 @@ def import_payments(
     ]
     if progress is not None:
         progress("recording", 0, len(proposals))
-    try:
-        report.receipts = execute_together(ledger, requests)
-    except BaseException:
-        _forget_cached(ledger)
-        raise
+    report.receipts = execute_together(ledger, requests)
     report.status = (
         REPLAYED if all(receipt.replayed for receipt in report.receipts) else RECORDED
     )
@@ -274,22 +268,6 @@ def _shortfalls(
         for budget, fen in sorted(needed.items())
         if fen > fund.available(budget)
     ]
-
-
-def _forget_cached(ledger: FundLedger) -> None:
-    """Drop cached aggregates a refused request may have changed.
-
-    A ledger whose cache hands out its own objects rather than copies (as the
-    CLI's import and the synthetic province use, for speed) would otherwise
-    keep the refused changes in memory.
-    """
-    repository = ledger.repository
-    if repository.deepcopy_from_cache:
-        return
-    if isinstance(repository.cache, LRUCache):
-        repository.cache = LRUCache(maxsize=repository.cache.maxsize)
-    elif repository.cache is not None:
-        repository.cache.cache.clear()
 
 
 def _phase(progress: Progress, name: str) -> Callable[[int, int], None]:

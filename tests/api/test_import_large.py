@@ -162,9 +162,17 @@ def test_requests_executed_together_are_recorded_together_or_not_at_all(
     try:
         with pytest.raises(DuplicatePayment, match="spring-0"):
             execute_together(ledger, requests)
-
         assert _log(county) == before
         assert not ledger.fund(COUNTY).payments
+
+        # The builder's ledger hands out cached aggregates, not copies: the
+        # refused changes must not stay in its cache either.
+        county.ledger.fund(COUNTY)
+        with pytest.raises(DuplicatePayment, match="spring-0"):
+            execute_together(county.ledger, requests)
+        assert not county.ledger.fund(COUNTY).payments
+        assert _log(county) == before
+
         receipts = execute_together(ledger, requests[:2])
         assert [len(receipt.entries) for receipt in receipts] == [CHUNK + 1] * 2
         assert all(
