@@ -44,6 +44,7 @@ import orjson
 from eventsourcing.persistence import (
     InfrastructureFactory,
     IntegrityError,
+    ProgrammingError,
     Tracking,
 )
 from eventsourcing.postgres import PostgresTrackingRecorder
@@ -344,8 +345,13 @@ class ViewStore:
                         [name, declaration(projection)],
                     )
                 break
-            except IntegrityError:
-                if attempt == attempts - 1:
+            except (IntegrityError, ProgrammingError) as error:
+                # A lost race shows as a unique violation on the catalogue or,
+                # for a table's row type, as "already exists".
+                lost = isinstance(error, IntegrityError) or "already exists" in str(
+                    error
+                )
+                if not lost or attempt == attempts - 1:
                     raise
         return self.position(projection)
 
@@ -437,10 +443,13 @@ class ViewStore:
         values = [c.name for c in table.values]
         select = ", ".join(["row_key", *values])
         order = ", ".join([*(c.name for c in table.key), "row_key"])
+        # Always in key order: what ``views show`` prints, with or without a
+        # limit, must not depend on how the back end happens to store the rows.
         query = f"SELECT {select} FROM {table_name(projection, table.name)}"
+        query += f" ORDER BY {order}"
         params: list[Any] = []
         if limit is not None:
-            query += f" ORDER BY {order} LIMIT ?"
+            query += " LIMIT ?"
             params.append(limit)
         cursor.execute(self._sql(query), params)
         booleans = []
