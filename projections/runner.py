@@ -220,6 +220,14 @@ class ProjectionRunner:
             # one to go on from, restored before the next batch.
             logger.info("%s; restoring it", conflict)
             self._stored.pop(projection.name, None)
+        except OperationalError as error:
+            if "locked" not in str(error):
+                self._stored.pop(projection.name, None)
+                raise
+            # SQLite gave up waiting for another follower's write: this batch
+            # was rolled back whole, so it is as if that follower had won.
+            logger.warning("view %s: %s; restoring it", projection.name, error)
+            self._stored.pop(projection.name, None)
         except BaseException:
             # Unknown whether it committed (a lost connection): restore too.
             self._stored.pop(projection.name, None)

@@ -37,7 +37,9 @@ def test_quick_benchmark_prints_one_json_object_per_line() -> None:
         ):
             assert line["ours"] > 0
             assert line["baseline"] > 0
-            assert line["ratio"] == round(line["ours"] / line["baseline"], 3)
+            # The ratio is of the unrounded medians; ours and baseline are
+            # printed rounded to 0.1, so the two may differ in the last digit.
+            assert abs(line["ratio"] - line["ours"] / line["baseline"]) < 0.002
         if line["name"] == "proofs":
             assert line["met"] in (True, False)
             assert line["p99"] >= line["ours"] > 0
