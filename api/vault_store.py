@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 from domain.pseudonyms import person_ref
 from domain.resident_id import parse_resident_id
@@ -160,6 +161,10 @@ class Vault:
             raise UnknownPerson(ref)
         if row["wrapped_key"] is None:
             raise PersonalDataErased(ref)
+        return self._unseal_row(ref, row)
+
+    def _unseal_row(self, ref: str, row: Any) -> PersonalData:
+        """A stored row's data, under the person's key unwrapped first."""
         key = unwrap_key(self.secrets.vault_master, ref, bytes(row["wrapped_key"]))
         record = SealedRecord(ref, bytes(row["nonce"]), bytes(row["ciphertext"]))
         return unseal(key, record)
@@ -188,13 +193,7 @@ class Vault:
                     if row["wrapped_key"] is None:
                         continue
                     ref = str(row["person_ref"])
-                    key = unwrap_key(
-                        self.secrets.vault_master, ref, bytes(row["wrapped_key"])
-                    )
-                    record = SealedRecord(
-                        ref, bytes(row["nonce"]), bytes(row["ciphertext"])
-                    )
-                    found[ref] = unseal(key, record)
+                    found[ref] = self._unseal_row(ref, row)
         return found
 
     def forget(self, ref: str) -> None:
