@@ -37,7 +37,7 @@ def _count(text: str) -> int:
 
 
 def add_serve_commands(commands: Any) -> None:
-    """Add ``serve [--host H] [--port P] [--workers N] [--threads T]``."""
+    """Add ``serve`` with its host, port, workers, threads and group commit."""
     serve = commands.add_parser("serve", help="serve the HTTP API (uvicorn)")
     serve.add_argument(
         "--host", default="127.0.0.1", help="address to listen on (127.0.0.1)"
@@ -50,6 +50,12 @@ def add_serve_commands(commands: Any) -> None:
         default=DEFAULT_THREADS,
         help=f"threads and database connections per worker ({DEFAULT_THREADS})",
     )
+    serve.add_argument(
+        "--no-group-commit",
+        dest="group_commit",
+        action="store_false",
+        help="record each write in its own transaction (for comparison)",
+    )
     serve.set_defaults(run=run_serve)
 
 
@@ -61,6 +67,7 @@ def run_serve(args: argparse.Namespace) -> int:
         secrets=args.secrets,
         threads=args.threads,
         create_view_tables=False,
+        group_commit=args.group_commit,
     )
     ledger, _ = open_for_api(settings)
     ledger.close()

@@ -38,6 +38,8 @@ class Settings:
     # to match, so no thread ever waits for a connection another one holds.
     threads: int = DEFAULT_THREADS
     create_view_tables: bool = True
+    # Concurrent writes gathered into one transaction (``api.group_commit``).
+    group_commit: bool = True
 
     @classmethod
     def from_environment(cls) -> Settings:
@@ -51,6 +53,7 @@ class Settings:
             threads=int(os.environ.get("FUNDLEDGER_HTTP_THREADS", DEFAULT_THREADS)),
             create_view_tables=os.environ.get("FUNDLEDGER_HTTP_CREATE_VIEWS", "1")
             == "1",
+            group_commit=os.environ.get("FUNDLEDGER_HTTP_GROUP_COMMIT", "1") == "1",
         )
 
     def environment(self) -> dict[str, str]:
@@ -61,6 +64,7 @@ class Settings:
             "FUNDLEDGER_SECRETS": str(self.secrets),
             "FUNDLEDGER_HTTP_THREADS": str(self.threads),
             "FUNDLEDGER_HTTP_CREATE_VIEWS": "1" if self.create_view_tables else "0",
+            "FUNDLEDGER_HTTP_GROUP_COMMIT": "1" if self.group_commit else "0",
         }
 
 
