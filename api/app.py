@@ -10,12 +10,15 @@ changed the same fund first, the command is applied again to the fresh state.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import cached_property
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.application import AggregateNotFoundError, Repository
+from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
 from domain.errors import FundNotOpen, UnknownUnit
@@ -36,6 +39,7 @@ class FundLedger(LedgerApplication):
     """Fund commands over the log."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._unsaved = threading.local()
         super().__init__(*args, **kwargs)
         threshold = os.environ.get("FUNDLEDGER_APPROVAL_THRESHOLD_FEN", "").strip()
         if threshold:
@@ -68,6 +72,27 @@ class FundLedger(LedgerApplication):
     def units(self) -> Registry:
         """The administrative units officers and funds belong to."""
         return load_hubei()
+
+    @property
+    def repository(self) -> Repository[UUID]:
+        """The repository; inside ``unsaved``, one that sees those aggregates."""
+        overlay: Repository[UUID] | None = getattr(self._unsaved, "repository", None)
+        return overlay if overlay is not None else self._repository
+
+    @contextmanager
+    def unsaved(self, aggregates: dict[UUID, Aggregate]) -> Iterator[None]:
+        """Within: this thread loads these unsaved aggregates, not stored ones.
+
+        Group commit (``api.group_commit``) applies several requests before
+        saving any: each must see what the ones before it changed. The dict is
+        read at each load, so aggregates added to it later are seen too. Other
+        threads see the stored aggregates only.
+        """
+        self._unsaved.repository = _UnsavedFirst(self._repository, aggregates)
+        try:
+            yield
+        finally:
+            del self._unsaved.repository
 
     def rolls_or_none(self, county_code: str) -> CountyRolls | None:
         """The county's rolls, or None before anything was put on them."""
@@ -157,3 +182,24 @@ class FundLedger(LedgerApplication):
                     raise
                 continue
             return
+
+
+class _UnsavedFirst(Repository[UUID]):
+    """A repository that answers from unsaved aggregates before the store.
+
+    It shares the wrapped repository's event store, cache and locks; only
+    ``get`` (and so ``in``) differ, and only for the ids in ``unsaved``.
+    """
+
+    def __init__(
+        self, stored: Repository[UUID], unsaved: dict[UUID, Aggregate]
+    ) -> None:
+        self.__dict__.update(stored.__dict__)
+        self.unsaved = unsaved
+
+    def get(self, aggregate_id: UUID, *args: Any, **kwargs: Any) -> Any:
+        """The unsaved aggregate with this id, or the stored one."""
+        aggregate = self.unsaved.get(aggregate_id)
+        if aggregate is not None and not args and kwargs.get("version") is None:
+            return aggregate
+        return super().get(aggregate_id, *args, **kwargs)

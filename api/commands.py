@@ -406,20 +406,41 @@ class UnknownCommand(InvalidRequest):
         self.command = command
 
 
+@dataclass(frozen=True)
+class Applied:
+    """A request checked and applied to its aggregate, not saved yet."""
+
+    record: AcceptedRequest
+    aggregate: Aggregate
+
+
+def check_and_apply(
+    ledger: FundLedger, signed: SignedRequest, units: Registry | None = None
+) -> Receipt | Applied:
+    """Steps 1 to 4 of the module docstring for one request, saving nothing.
+
+    The original receipt when the request was accepted before; otherwise the
+    record of its acceptance and the aggregate it changed, both to be saved
+    together (``execute`` saves them at once, ``api.group_commit`` with others).
+    """
+    previous = _replayed(ledger, signed)
+    if previous is not None:
+        return previous
+    aggregate, actor = _check_and_apply(ledger, signed, units or ledger.units)
+    request_id = str(signed.request["request_id"])
+    return Applied(_accepted(signed, request_id, actor), aggregate)
+
+
 def execute(
     ledger: FundLedger, signed: SignedRequest, units: Registry | None = None
 ) -> Receipt:
     """Check, apply and record one signed request (see the module docstring)."""
-    units = units or ledger.units
     for attempt in range(RETRIES):
-        request_id = str(signed.request["request_id"])
-        previous = _replayed(ledger, signed)
-        if previous is not None:
-            return previous
-        aggregate, actor = _check_and_apply(ledger, signed, units)
-        record = _accepted(signed, request_id, actor)
+        applied = check_and_apply(ledger, signed, units)
+        if isinstance(applied, Receipt):
+            return applied
         try:
-            recordings = ledger.save(record, aggregate)
+            recordings = ledger.save(applied.record, applied.aggregate)
         except IntegrityError:
             if attempt == RETRIES - 1:
                 raise
@@ -491,12 +512,12 @@ def execute_together(
                 records.append(_accepted(signed, request_id, actor, digest))
             recordings = ledger.save(*records, aggregate)
         except IntegrityError:
-            _uncache(ledger, aggregate)
+            uncache(ledger, aggregate)
             if attempt == RETRIES - 1:
                 raise
             continue
         except BaseException:
-            _uncache(ledger, aggregate)
+            uncache(ledger, aggregate)
             raise
 
         # The records' events come first, in order, then the aggregate's.
@@ -513,7 +534,7 @@ def execute_together(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _uncache(ledger: FundLedger, aggregate: Aggregate | None) -> None:
+def uncache(ledger: FundLedger, aggregate: Aggregate | None) -> None:
     """Drop an aggregate that was changed but not saved from the ledger's cache.
 
     A cache that hands out its own objects rather than copies (the synthetic
@@ -635,4 +656,13 @@ def _b64(signature: bytes) -> str:
     return base64.b64encode(signature).decode("ascii")
 
 
-__all__ = ["COMMANDS", "REGISTRY_ID", "Receipt", "execute", "execute_together"]
+__all__ = [
+    "COMMANDS",
+    "REGISTRY_ID",
+    "Applied",
+    "Receipt",
+    "check_and_apply",
+    "execute",
+    "execute_together",
+    "uncache",
+]

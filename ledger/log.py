@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
 from dataclasses import dataclass
 
 from ledger.checkpoint import Checkpoint, sign_checkpoint
@@ -93,6 +94,8 @@ class Log:
         self.origin = origin
         self.verifier = verifier
         self.signer = signer
+        self._latest: tuple[int, str] | None = None  # (size, note) signed last
+        self._signing = threading.Lock()
 
     def size(self) -> int:
         """Number of entries now."""
@@ -150,6 +153,20 @@ class Log:
             raise MissingTreeNode(new)
         return ConsistencyProof(old, new, consistency_proof(old, new, nodes))
 
+    def checkpoint_covering(self, entries: int) -> tuple[int, str]:
+        """A signed checkpoint of at least the first ``entries`` entries.
+
+        The one this object signed last when it covers them, else a new one of
+        the log as it is now: receipts written at the same moment share one
+        signature and one stored checkpoint, not one each. Thread-safe.
+        """
+        with self._signing:
+            latest = self._latest
+            if latest is None or latest[0] < entries:
+                size = self.size()
+                latest = (size, self.checkpoint(size))
+            return latest
+
     def checkpoint(self, size: int | None = None) -> str:
         """Sign, store and return the checkpoint note for ``size`` (default: now)."""
         if self.signer is None:
@@ -158,4 +175,6 @@ class Log:
         root = self.root(size)
         note = sign_checkpoint(Checkpoint(self.origin, size, root), self.signer)
         self.recorder.store_checkpoint(size, root, note, timestamp())
+        if self._latest is None or self._latest[0] < size:
+            self._latest = (size, note)
         return note

@@ -26,6 +26,7 @@ from contextlib import asynccontextmanager
 import anyio.to_thread
 from fastapi import FastAPI
 
+from api.group_commit import GroupCommitter
 from api.http import (
     audit_routes,
     command_routes,
@@ -73,10 +74,13 @@ def create_app(settings: Settings) -> FastAPI:
             await anyio.to_thread.run_sync(create_view_tables, settings)
         ledger, log = await anyio.to_thread.run_sync(open_for_api, settings)
         projections = {p.name: p for p in build_projections(ledger)}
-        app.state.api = ApiState(settings, ledger, log, projections)
+        committer = GroupCommitter(ledger) if settings.group_commit else None
+        app.state.api = ApiState(settings, ledger, log, projections, committer)
         try:
             yield
         finally:
+            if committer is not None:
+                await anyio.to_thread.run_sync(committer.close)
             ledger.close()
 
     app = FastAPI(

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
+import anyio.to_thread
 from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
@@ -140,7 +141,7 @@ def alert(request: Request, state: State, alert_id: AlertId) -> Response:
     },
     response_class=JSONResponse,
 )
-def resolve(
+async def resolve(
     state: State,
     alert_id: AlertId,
     document: Annotated[
@@ -160,8 +161,8 @@ def resolve(
         raise BadQuery("command", _command(request), "expected alert.resolve")
     if not isinstance(params, dict) or params.get("alert_id") != alert_id:
         raise BadQuery("alert_id", _field(params, "alert_id"), f"expected {alert_id}")
-    _one_alert(state, alert_id)
-    return answer_receipt(state, document)
+    await anyio.to_thread.run_sync(_one_alert, state, alert_id)
+    return await answer_receipt(state, document)
 
 
 def _command(request: object) -> object:

@@ -10,7 +10,7 @@ document for another command than the path names is refused, never re-aimed.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends
@@ -48,7 +48,7 @@ def _description(command: Command) -> str:
     )
 
 
-def _handler(name: str) -> Callable[..., JSONResponse]:
+def _handler(name: str) -> Callable[..., Awaitable[JSONResponse]]:
     example = _example(COMMANDS[name])
     document_type = Annotated[
         dict[str, Any],
@@ -58,12 +58,12 @@ def _handler(name: str) -> Callable[..., JSONResponse]:
         ),
     ]
 
-    def submit(state: ApiState, document: dict[str, Any]) -> JSONResponse:
+    async def submit(state: ApiState, document: dict[str, Any]) -> JSONResponse:
         request = document.get("request")
         given = request.get("command") if isinstance(request, dict) else None
         if given != name:
             raise BadQuery("command", given, f"this endpoint records {name}")
-        return answer_receipt(state, document)
+        return await answer_receipt(state, document)
 
     # The body's documentation differs per command, so the signature FastAPI
     # reads is built here (string annotations could not name local values).

@@ -23,12 +23,14 @@ request twice. Only then is it refused, as ``ConcurrentChange``.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import random
 import time
 from typing import Any
 
+import anyio.to_thread
 from eventsourcing.persistence import IntegrityError
 
 from api.commands import Receipt, execute
@@ -55,9 +57,12 @@ class ConcurrentChange(FundLedgerError):
 
 
 def receipt_document(log: Log, receipt: Receipt) -> dict[str, Any]:
-    """The receipt with a checkpoint and inclusion proofs for its entries."""
-    size = log.size()
-    note = log.checkpoint(size)
+    """The receipt with a checkpoint and inclusion proofs for its entries.
+
+    The checkpoint is the newest this process signed if it covers the entries
+    (``Log.checkpoint_covering``): writes answered together share one.
+    """
+    size, note = log.checkpoint_covering(receipt.entries[-1][0] + 1)
     entries = [
         {
             "index": index,
@@ -75,8 +80,12 @@ def receipt_document(log: Log, receipt: Receipt) -> dict[str, Any]:
     }
 
 
-def record(state: ApiState, signed: SignedRequest) -> dict[str, Any]:
-    """Execute one signed request and prove what it recorded."""
+async def record(state: ApiState, signed: SignedRequest) -> dict[str, Any]:
+    """Execute one signed request and prove what it recorded.
+
+    With group commit the request waits for its group without holding a
+    worker thread, so as many requests can wait as clients send.
+    """
     if state.log.signer is None:
         raise NoSigningKey
     deadline = time.monotonic() + CONTENTION_SECONDS
@@ -84,15 +93,21 @@ def record(state: ApiState, signed: SignedRequest) -> dict[str, Any]:
     while True:
         attempts += 1
         try:
-            receipt = execute(state.ledger, signed)
+            receipt = await _execute(state, signed)
         except IntegrityError:
             if time.monotonic() >= deadline:
                 logger.warning("gave up after %d conflicting attempts", attempts)
                 raise ConcurrentChange(attempts) from None
             pause = min(0.2, 0.005 * attempts)
-            time.sleep(random.uniform(0, pause))  # noqa: S311 - jitter, not secrecy
+            await anyio.sleep(random.uniform(0, pause))  # noqa: S311 - jitter
             continue
-        return receipt_document(state.log, receipt)
+        return await anyio.to_thread.run_sync(receipt_document, state.log, receipt)
+
+
+async def _execute(state: ApiState, signed: SignedRequest) -> Receipt:
+    if state.committer is None:
+        return await anyio.to_thread.run_sync(execute, state.ledger, signed)
+    return await asyncio.wrap_future(state.committer.submit(signed))
 
 
 def parse(document: dict[str, Any]) -> SignedRequest:

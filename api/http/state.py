@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from fastapi import Request
 
 from api.app import FundLedger
+from api.group_commit import GroupCommitter
 from api.http.settings import Settings
 from ledger.log import Log
 from projections.base import Projection
@@ -26,6 +27,8 @@ class ApiState:
     ledger: FundLedger
     log: Log
     projections: dict[str, Projection]
+    # Gathers concurrent writes into one transaction; None: one each.
+    committer: GroupCommitter | None = None
 
 
 def state_of(request: Request) -> ApiState:

@@ -48,9 +48,9 @@ REFUSALS = problems(
 )
 
 
-def answer_receipt(state: ApiState, document: dict[str, Any]) -> JSONResponse:
+async def answer_receipt(state: ApiState, document: dict[str, Any]) -> JSONResponse:
     """Record the document; 201 with the receipt, or 200 for a replay."""
-    receipt = record(state, parse(document))
+    receipt = await record(state, parse(document))
     status = 200 if receipt["replayed"] else 201
     headers = {"Location": f"/log/entries/{receipt['entries'][0]['index']}"}
     return JSONResponse(receipt, status_code=status, headers=headers)
@@ -67,6 +67,6 @@ def answer_receipt(state: ApiState, document: dict[str, Any]) -> JSONResponse:
     },
     response_class=JSONResponse,
 )
-def submit(state: State, document: Document) -> JSONResponse:
+async def submit(state: State, document: Document) -> JSONResponse:
     """Check the request as every write is checked, record it, prove it."""
-    return answer_receipt(state, document)
+    return await answer_receipt(state, document)

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import base64
 import copy
+import dataclasses
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 from eventsourcing.persistence import IntegrityError
 from fastapi.testclient import TestClient
 
-from api.commands import execute
+from api.app import FundLedger
 from api.http import receipts
 from api.http.app import create_app
 from api.requests import OfficerKey
@@ -189,29 +192,60 @@ def test_without_the_log_key_writes_are_refused_before_recording(
         assert int(client.get("/log/proof/inclusion?index=0").json()["size"]) == size
 
 
+@pytest.mark.parametrize("group_commit", [True, False], ids=["grouped", "alone"])
 def test_writes_lost_to_other_writers_are_tried_again(
-    served: Served, monkeypatch: pytest.MonkeyPatch
+    served: Served, monkeypatch: pytest.MonkeyPatch, group_commit: bool
 ) -> None:
-    real = execute
+    real = FundLedger.save
     losses = {"left": 3}
 
-    def losing(ledger: Any, signed: Any) -> Any:
+    def losing(self: FundLedger, *objs: Any, **kwargs: Any) -> Any:
         # What a writer sees when another one saved the same fund first.
         if losses["left"]:
             losses["left"] -= 1
             raise IntegrityError("duplicate key value")
-        return real(ledger, signed)
+        return real(self, *objs, **kwargs)
 
-    monkeypatch.setattr(receipts, "execute", losing)
+    monkeypatch.setattr(FundLedger, "save", losing)
+    settings = dataclasses.replace(served.settings, group_commit=group_commit)
+    with TestClient(create_app(settings)) as client:
+        before = served.size()
+        document = receive(served.key("demo-recorder"), "http-in-race")
+        response = client.post("/requests", json=document)
+        assert response.status_code == 201, response.text
+        assert losses["left"] == 0
+        assert served.size() == before + 2
+
+        losses["left"] = 10**6
+        monkeypatch.setattr(receipts, "CONTENTION_SECONDS", 0.0)
+        document = receive(served.key("demo-recorder"), "http-in-lost")
+        response = client.post("/requests", json=document)
+        assert_problem(response, 409, "concurrent-change")
+        assert response.headers["retry-after"] == "1"
+        assert served.size() == before + 2
+
+
+def test_concurrent_writes_are_grouped_and_each_gets_its_own_receipt(
+    served: Served,
+) -> None:
+    recorder = served.key("demo-recorder")
+    documents = [receive(recorder, f"http-in-group-{i}", 100 + i) for i in range(24)]
     before = served.size()
-    response = served.post(receive(served.key("demo-recorder"), "http-in-race"))
-    assert response.status_code == 201, response.text
-    assert losses["left"] == 0
-    assert served.size() == before + 2
+    start = threading.Barrier(len(documents))
 
-    losses["left"] = 10**6
-    monkeypatch.setattr(receipts, "CONTENTION_SECONDS", 0.0)
-    response = served.post(receive(served.key("demo-recorder"), "http-in-lost"))
-    assert_problem(response, 409, "concurrent-change")
-    assert response.headers["retry-after"] == "1"
-    assert served.size() == before + 2
+    def send(document: dict[str, Any]) -> Any:
+        start.wait()
+        return served.post(document)
+
+    with ThreadPoolExecutor(len(documents)) as pool:
+        responses = list(pool.map(send, documents))
+    assert [r.status_code for r in responses] == [201] * len(documents)
+    for document, response in zip(documents, responses, strict=True):
+        receipt = response.json()
+        check_receipt(served, receipt)
+        transfer_id = document["request"]["params"]["transfer_id"]
+        index = receipt["entries"][1]["index"]
+        assert transfer_id in served.client.get(f"/log/entries/{index}").text
+    assert served.size() == before + 2 * len(documents)
+    committer = served.client.app.state.api.committer  # type: ignore[attr-defined]
+    assert committer.largest > 1
