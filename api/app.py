@@ -17,7 +17,7 @@ from functools import cached_property
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Repository
+from eventsourcing.application import AggregateNotFoundError, LRUCache, Repository
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
@@ -80,17 +80,26 @@ class FundLedger(LedgerApplication):
         return overlay if overlay is not None else self._repository
 
     @contextmanager
-    def unsaved(self, aggregates: dict[UUID, Aggregate]) -> Iterator[None]:
+    def unsaved(
+        self, aggregates: dict[UUID, Aggregate], cache: LRUCache[UUID, Any]
+    ) -> Iterator[dict[UUID, Aggregate]]:
         """Within: this thread loads these unsaved aggregates, not stored ones.
 
         Group commit (``api.group_commit``) applies several requests before
         saving any: each must see what the ones before it changed. The dict is
         read at each load, so aggregates added to it later are seen too. Other
-        threads see the stored aggregates only.
+        aggregates come from ``cache``, fast-forwarded from the store at each
+        load and handed out as they are, not copied: the caller owns the cache
+        and evicts what a refused request may have changed. Yields every
+        aggregate loaded from the cache or the store meanwhile, each brought up
+        to date once: a later load within gives the same object (the caller
+        drops from it what it evicts). Other threads see the stored aggregates
+        only.
         """
-        self._unsaved.repository = _UnsavedFirst(self._repository, aggregates)
+        repository = _UnsavedFirst(self._repository, aggregates, cache)
+        self._unsaved.repository = repository
         try:
-            yield
+            yield repository.loaded
         finally:
             del self._unsaved.repository
 
@@ -187,19 +196,31 @@ class FundLedger(LedgerApplication):
 class _UnsavedFirst(Repository[UUID]):
     """A repository that answers from unsaved aggregates before the store.
 
-    It shares the wrapped repository's event store, cache and locks; only
-    ``get`` (and so ``in``) differ, and only for the ids in ``unsaved``.
+    It shares the wrapped repository's event store and locks; ``get`` (and so
+    ``in``) answer from ``unsaved`` first, then from what they loaded before
+    (brought up to date once, not at every load), then from its own cache,
+    which is fast-forwarded and not copied from.
     """
 
     def __init__(
-        self, stored: Repository[UUID], unsaved: dict[UUID, Aggregate]
+        self,
+        stored: Repository[UUID],
+        unsaved: dict[UUID, Aggregate],
+        cache: LRUCache[UUID, Any],
     ) -> None:
         self.__dict__.update(stored.__dict__)
+        self.cache = cache
+        self.fastforward = True
+        self.deepcopy_from_cache = False
         self.unsaved = unsaved
+        self.loaded: dict[UUID, Aggregate] = {}
 
     def get(self, aggregate_id: UUID, *args: Any, **kwargs: Any) -> Any:
         """The unsaved aggregate with this id, or the stored one."""
-        aggregate = self.unsaved.get(aggregate_id)
-        if aggregate is not None and not args and kwargs.get("version") is None:
-            return aggregate
-        return super().get(aggregate_id, *args, **kwargs)
+        if args or kwargs.get("version") is not None:
+            return super().get(aggregate_id, *args, **kwargs)
+        aggregate = self.unsaved.get(aggregate_id) or self.loaded.get(aggregate_id)
+        if aggregate is None:
+            aggregate = super().get(aggregate_id, **kwargs)
+            self.loaded[aggregate_id] = aggregate
+        return aggregate

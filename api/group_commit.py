@@ -27,6 +27,10 @@ Invariants (none of the log's guarantees is weakened):
 - A request with the key and request id of one accepted earlier in the group
   is executed after the group is saved, and answers as the replay it is (or is
   refused for reusing the id); its answer does not depend on anything else.
+- Aggregates stay in the committer's own cache between groups, brought up to
+  date from the store at each load (another process may have written), so a
+  county's fund is not replayed from its first event for every request. What
+  a refused request or an unsaved group may have changed is evicted from it.
 """
 
 from __future__ import annotations
@@ -36,15 +40,17 @@ import queue
 import threading
 from collections.abc import Iterator
 from concurrent.futures import Future
+from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
+from eventsourcing.application import LRUCache
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
 from api.app import FundLedger
-from api.commands import Applied, Receipt, check_and_apply, execute, uncache
+from api.commands import Applied, Receipt, check_and_apply, execute
 from api.requests import SignedRequest
 from ledger.errors import LedgerMisuse
 
@@ -52,6 +58,8 @@ logger = logging.getLogger(__name__)
 
 # The most requests one transaction records; more wait for the next group.
 MAX_GROUP = 256
+# Aggregates the committer keeps between groups (funds, rolls, the registry).
+CACHE_SIZE = 1024
 
 
 class CommitterClosed(LedgerMisuse):
@@ -105,6 +113,8 @@ class GroupCommitter:
         self._queue: queue.SimpleQueue[_Waiting | None] = queue.SimpleQueue()
         self._closed = False
         self._closing = threading.Lock()
+        # Only the committing thread reads or changes these aggregates.
+        self._cache: LRUCache[UUID, Any] = LRUCache(maxsize=CACHE_SIZE)
         # Counted by the one committing thread; read for reports and tests.
         self.groups = 0
         self.largest = 0
@@ -203,7 +213,7 @@ class GroupCommitter:
         """Check and apply each request in order, saving nothing."""
         group = _Group()
         accepted: set[tuple[str, str]] = set()
-        with self.ledger.unsaved(group.touched):
+        with self.ledger.unsaved(group.touched, self._cache) as loaded:
             for one in waiting:
                 if one.key in accepted:  # its answer: a replay once saved
                     group.later.append(one)
@@ -216,8 +226,16 @@ class GroupCommitter:
                         len(a.pending_events) != before[i]
                         for i, a in group.touched.items()
                     ):
-                        self._forget(group)
+                        self._forget({**loaded, **group.touched})
                         raise _HalfApplied(one, error) from None
+                    changed = {
+                        i: a
+                        for i, a in loaded.items()
+                        if i not in group.touched and a.pending_events
+                    }
+                    self._forget(changed)
+                    for aggregate_id in changed:
+                        del loaded[aggregate_id]
                     group.answers.append((one, error))
                     continue
                 if isinstance(applied, Receipt):
@@ -225,7 +243,6 @@ class GroupCommitter:
                     continue
                 accepted.add(one.key)
                 group.saved.append((one, list(_new_events(applied, before))))
-                group.touched[applied.record.id] = applied.record
                 group.touched[applied.aggregate.id] = applied.aggregate
         return group
 
@@ -235,18 +252,17 @@ class GroupCommitter:
         try:
             recordings = self.ledger.save(*events)
         except IntegrityError:
-            self._forget(group)
+            self._forget(group.touched)
             for one, _ in group.saved:
                 self._alone(one)
             return
         except BaseException as error:  # noqa: BLE001 - every sender's answer
-            self._forget(group)
+            self._forget(group.touched)
             for one, _ in group.saved:
                 one.answer.set_exception(error)
             return
         for aggregate in group.touched.values():
-            aggregate.collect_events()
-        self._forget(group)  # a cache would hold the unsaved copies' state
+            aggregate.collect_events()  # saved: the cache holds what is stored
         ids = iter([recording.notification.id for recording in recordings])
         positions = self.ledger.log_recorder.positions
         for one, mine in group.saved:
@@ -261,9 +277,11 @@ class GroupCommitter:
         else:
             one.answer.set_result(receipt)
 
-    def _forget(self, group: _Group) -> None:
-        for aggregate in group.touched.values():
-            uncache(self.ledger, aggregate)
+    def _forget(self, aggregates: dict[UUID, Aggregate]) -> None:
+        """Evict aggregates whose cached state may not be what is stored."""
+        for aggregate_id in aggregates:
+            with suppress(KeyError):
+                self._cache.get(aggregate_id, evict=True)
 
 
 def _new_events(applied: Applied, before: dict[UUID, int]) -> Iterator[Any]:

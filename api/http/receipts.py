@@ -63,13 +63,10 @@ def receipt_document(log: Log, receipt: Receipt) -> dict[str, Any]:
     (``Log.checkpoint_covering``): writes answered together share one.
     """
     size, note = log.checkpoint_covering(receipt.entries[-1][0] + 1)
+    proofs = log.inclusion_proofs([index for index, _ in receipt.entries], size)
     entries = [
-        {
-            "index": index,
-            "leaf_hash": leaf,
-            "proof": json.loads(log.inclusion_proof(index, size).to_json()),
-        }
-        for index, leaf in receipt.entries
+        {"index": index, "leaf_hash": leaf, "proof": json.loads(proof.to_json())}
+        for (index, leaf), proof in zip(receipt.entries, proofs, strict=True)
     ]
     return {
         "digest": receipt.digest,

@@ -101,10 +101,28 @@ def test_every_inclusion_and_consistency_proof_verifies(ledger: Any) -> None:
         for index in range(s):
             proof = log.inclusion_proof(index, s)
             verify_inclusion(leaves[index], index, s, proof.hashes, roots[s])
+        indices = list(range(s))[::-2]
+        assert log.inclusion_proofs(indices, s) == [
+            log.inclusion_proof(index, s) for index in indices
+        ]
     for new in range(1, size + 1):
         for old in range(1, new + 1):
             proof = log.consistency_proof(old, new)
             verify_consistency(old, new, roots[old], roots[new], proof.hashes)
+
+
+def test_a_covering_checkpoint_is_reused_until_more_is_asked(ledger: Any) -> None:
+    app, log = ledger
+    append_notes(app, [2, 2])
+    size, note = log.checkpoint_covering(3)
+    assert size == 4
+    assert log.checkpoint_covering(4) == (4, note)
+    append_notes(app, [1])
+    assert log.checkpoint_covering(4) == (4, note)
+    newer, newer_note = log.checkpoint_covering(5)
+    assert newer == log.size() > 4
+    assert open_checkpoint(newer_note, [log.verifier]).root == log.root()
+    assert len(app.log_recorder.read_checkpoints()) == 2
 
 
 def test_checkpoints_are_signed_stored_and_cover_earlier_sizes(ledger: Any) -> None:
