@@ -24,6 +24,7 @@ from typing import Any
 import psycopg
 
 from bench.append import AppendSizes, run_append, run_bare_append
+from bench.http import HttpSizes, run_http
 from bench.importing import ImportSizes, run_importing
 from bench.profiling import PROFILES, run_profile
 from bench.proofs import ProofSizes, run_proofs
@@ -31,7 +32,15 @@ from bench.province import ProvinceSizes, run_province
 from bench.verify import VerifySizes, run_verify
 from bench.workload import backends, emit, postgres_admin_url, postgres_skipped
 
-BENCHMARKS = ("append", "bare-append", "verify", "proofs", "province", "importing")
+BENCHMARKS = (
+    "append",
+    "bare-append",
+    "verify",
+    "proofs",
+    "province",
+    "importing",
+    "http",
+)
 
 
 def _cpu_model() -> str:
@@ -120,6 +129,9 @@ def main(argv: list[str] | None = None) -> int:
         "importing": lambda: _per_backend(
             "importing",
             lambda backend: run_importing(backend, ImportSizes.choose(quick=quick)),
+        ),
+        "http": lambda: _per_backend(
+            "http", lambda backend: run_http(backend, HttpSizes.choose(quick=quick))
         ),
     }
     for name in wanted:
