@@ -4,11 +4,11 @@ transaction beside them.
 One ledger per back end is built in this run as a user builds it (``fundledger
 init``, ``fundledger demo --scale tiny``, ``fundledger views update``) and served
 by a real ``fundledger serve`` process on a free port (one worker, the default
-threads). A bench recorder for Shiyan prefecture is enrolled and opens the pools
-of its eight counties over HTTP; then this process drives the server with
-asyncio, one client per kept-alive connection (``bench.http_client``). Rows:
+threads). A bench recorder for the province is enrolled and opens sixteen county
+pools over HTTP; then this process drives the server with asyncio, one client
+per kept-alive connection (``bench.http_client``). Rows:
 
-- ``http-write``: signed ``fund.receive`` requests spread evenly over the eight
+- ``http-write``: signed ``fund.receive`` requests spread evenly over eight
   county pools, sent by 1, 16 and 64 concurrent clients, each client sending its
   next request when the last is answered. Every request is signed and encoded
   before the clock starts: signing is the officer's cost, not the server's.
@@ -16,11 +16,13 @@ asyncio, one client per kept-alive connection (``bench.http_client``). Rows:
   two checkpoints, and also as the sum of the receipts' entries (each accepted
   request records its ``AcceptedRequest`` entry and the command's events).
   Measured with group commit (the server's default) and with
-  ``--no-group-commit``, one server each. The baseline is the rate of single-row
+  ``--no-group-commit``, one server and eight pools of its own each; within a
+  mode each run follows the last, so its pools' history is longer
+  (``prior_requests_per_pool``). The baseline is the rate of single-row
   inserts, each its own transaction, into a plain table on the same kind of
   database: SQLite in WAL mode with the library's ``synchronous`` (left at
-  FULL), PostgreSQL through psycopg in autocommit; measured before and after
-  the HTTP runs.
+  FULL), PostgreSQL through psycopg in autocommit; measured before, between
+  and after the two modes' runs, the median reported.
 - ``http-read-paced``: a disclosure page (50 public notices, as JSON) at a
   fixed rate, open loop: request ``n`` is due at ``start + n / rate`` and its
   latency runs from then, not from when it was sent, so a slow server is not
@@ -44,7 +46,7 @@ import sqlite3
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,17 +71,33 @@ from ledger.storage import Storage
 
 ROOT = Path(__file__).resolve().parents[1]
 ORIGIN = "bench.fundledger.example/http"
-PREFECTURE = "420300"  # 十堰市, Shiyan: eight counties, none in the tiny province
-COUNTIES = (
-    ("420302", "茅箭区"),
-    ("420303", "张湾区"),
-    ("420304", "郧阳区"),
-    ("420322", "郧西县"),
-    ("420323", "竹山县"),
-    ("420324", "竹溪县"),
-    ("420325", "房县"),
-    ("420381", "丹江口市"),
-)
+PROVINCE = "420000"  # the bench recorder's jurisdiction
+# Each mode writes to eight pools of its own, none in the tiny province, so that
+# neither inherits the other's history: without group commit the server replays
+# a pool's events for every request, so a longer history costs more.
+COUNTIES = {
+    True: (  # 十堰市, Shiyan
+        ("420302", "茅箭区"),
+        ("420303", "张湾区"),
+        ("420304", "郧阳区"),
+        ("420322", "郧西县"),
+        ("420323", "竹山县"),
+        ("420324", "竹溪县"),
+        ("420325", "房县"),
+        ("420381", "丹江口市"),
+    ),
+    False: (  # 黄冈市 and 孝感市, Huanggang and Xiaogan
+        ("421121", "团风县"),
+        ("421122", "红安县"),
+        ("421123", "罗田县"),
+        ("421124", "英山县"),
+        ("421126", "蕲春县"),
+        ("421181", "麻城市"),
+        ("420921", "孝昌县"),
+        ("420922", "大悟县"),
+    ),
+}
+POOLS = 8
 CLIENTS = (1, 16, 64)
 NOTICES = "/views/disclosure/notices?limit=50&offset={offset}"
 PAGES = 5  # the tiny province has some 480 notices
@@ -132,6 +150,8 @@ class WriteRun:
     clients: int
     run: Run
     events: int
+    # Requests each pool had recorded before the run, warm-up included.
+    prior_requests_per_pool: int
 
 
 async def _log_size(connection: Connection) -> int:
@@ -271,7 +291,7 @@ def _build(url: str, directory: Path) -> None:
 
 
 def _recorder(port: int, directory: Path) -> OfficerKey:
-    """A recorder for the prefecture, enrolled and with its counties' pools open."""
+    """A recorder for the province, enrolled, with the benchmark's pools open."""
     admin = OfficerKey.load(directory / "admin.key")
     recorder = OfficerKey.generate("officer:bench-recorder")
     enrol = admin.sign(
@@ -280,13 +300,14 @@ def _recorder(port: int, directory: Path) -> OfficerKey:
             "officer_id": recorder.officer_id,
             "name": "bench recorder",
             "role": "recorder",
-            "jurisdiction": PREFECTURE,
+            "jurisdiction": PROVINCE,
             "public_key": recorder.public_key_hex,
         },
     )
     opens = [
         recorder.sign("fund.open", {"county": code, "county_name": name})
-        for code, name in COUNTIES
+        for counties in COUNTIES.values()
+        for code, name in counties
     ]
     with httpx.Client(base_url=_base_url(port), timeout=SETUP_TIMEOUT) as client:
         for document in (enrol, *opens):
@@ -296,11 +317,13 @@ def _recorder(port: int, directory: Path) -> OfficerKey:
     return recorder
 
 
-def _receipts(recorder: OfficerKey, label: str, count: int) -> list[bytes]:
+def _receipts(
+    recorder: OfficerKey, counties: Sequence[tuple[str, str]], label: str, count: int
+) -> list[bytes]:
     """``count`` signed ``fund.receive`` requests, round robin over the pools."""
     requests = []
     for number in range(count):
-        county = COUNTIES[number % len(COUNTIES)][0]
+        county = counties[number % len(counties)][0]
         params = {
             "county": county,
             "transfer_id": f"http-{label}-{number}",
@@ -398,7 +421,8 @@ def _write_row(
             "group_commit": group_commit,
             "requests": len(run.answers),
             "command": "fund.receive",
-            "counties": len(COUNTIES),
+            "counties": POOLS,
+            "prior_requests_per_pool": measured.prior_requests_per_pool,
             "workers": 1,
             "threads": DEFAULT_THREADS,
         },
@@ -463,13 +487,17 @@ def _write_runs(
     port: int, recorder: OfficerKey, sizes: HttpSizes, *, group_commit: bool
 ) -> list[WriteRun]:
     """One timed run per concurrency, after a warm-up that loads every pool."""
+    counties = COUNTIES[group_commit]
     runs: list[WriteRun] = []
+    sent = 0
     for clients in CLIENTS:
         label = f"{'group' if group_commit else 'single'}-{clients}"
-        warmup = _receipts(recorder, f"{label}-warm", max(clients, 2 * len(COUNTIES)))
-        requests = _receipts(recorder, label, sizes.writes[clients])
+        warmup = _receipts(recorder, counties, f"{label}-warm", max(clients, 2 * POOLS))
+        requests = _receipts(recorder, counties, label, sizes.writes[clients])
         run, events = asyncio.run(_writes(port, warmup, requests, clients))
-        runs.append(WriteRun(group_commit, clients, run, events))
+        sent += len(warmup)
+        runs.append(WriteRun(group_commit, clients, run, events, sent // POOLS))
+        sent += len(requests)
     return runs
 
 
@@ -488,6 +516,7 @@ def run_http(backend: Backend, sizes: HttpSizes) -> Iterator[dict[str, Any]]:
             paced, most = asyncio.run(_reads(port, sizes))
             yield from _read_rows(backend.name, paced, most, sizes.read_rate)
             runs = _write_runs(port, recorder, sizes, group_commit=True)
+        baseline_runs.append(_insert_rate(backend, sizes.baseline_rows))
         with serving(url, directory, group_commit=False) as port:
             runs += _write_runs(port, recorder, sizes, group_commit=False)
         baseline_runs.append(_insert_rate(backend, sizes.baseline_rows))
