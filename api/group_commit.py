@@ -21,9 +21,11 @@ Invariants (none of the log's guarantees is weakened):
   record followed by its own events, in the order the requests came. A receipt
   names only its own request's entries.
 - A group that cannot be saved records nothing. When another writer changed
-  one of its aggregates first (``IntegrityError``), each request is then
-  executed alone through ``execute``, which reads the aggregate again; any
-  other failure is every request's answer.
+  one of its aggregates first (``IntegrityError``), each of its requests is
+  worked out again as a group of its own, on the aggregates read afresh; a
+  request that loses so even alone answers ``IntegrityError``, as ``execute``
+  does after its retries, and its sender may send it again. Any other failure
+  is every request's answer.
 - A request with the key and request id of one accepted earlier in the group
   is executed after the group is saved, and answers as the replay it is (or is
   refused for reusing the id); its answer does not depend on anything else.
@@ -50,7 +52,7 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
 from api.app import FundLedger
-from api.commands import Applied, Receipt, check_and_apply, execute
+from api.commands import Applied, Receipt, check_and_apply
 from api.requests import SignedRequest
 from ledger.errors import LedgerMisuse
 
@@ -207,7 +209,7 @@ class GroupCommitter:
         for one, answer in group.answers:
             _answer(one, answer)
         for one in group.later:
-            self._alone(one)
+            self._commit([one])
 
     def _work_out(self, waiting: list[_Waiting]) -> _Group:
         """Check and apply each request in order, saving nothing."""
@@ -251,10 +253,13 @@ class GroupCommitter:
         events = [event for _, mine in group.saved for event in mine]
         try:
             recordings = self.ledger.save(*events)
-        except IntegrityError:
+        except IntegrityError as error:
             self._forget(group.touched)
+            if len(group.saved) == 1:  # lost alone: the sender may try again
+                group.saved[0][0].answer.set_exception(error)
+                return
             for one, _ in group.saved:
-                self._alone(one)
+                self._commit([one])
             return
         except BaseException as error:  # noqa: BLE001 - every sender's answer
             self._forget(group.touched)
@@ -268,14 +273,6 @@ class GroupCommitter:
         for one, mine in group.saved:
             entries = positions([next(ids) for _ in mine])
             one.answer.set_result(Receipt(one.signed.digest, entries, False))
-
-    def _alone(self, one: _Waiting) -> None:
-        try:
-            receipt = execute(self.ledger, one.signed)
-        except BaseException as error:  # noqa: BLE001 - the sender's answer
-            one.answer.set_exception(error)
-        else:
-            one.answer.set_result(receipt)
 
     def _forget(self, aggregates: dict[UUID, Aggregate]) -> None:
         """Evict aggregates whose cached state may not be what is stored."""

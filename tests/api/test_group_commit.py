@@ -221,7 +221,7 @@ def test_a_group_records_what_one_by_one_records(
         assert _balances(ledger) == expected_balances
         assert ledger.log_recorder.log_size() == expected_size
         _check_receipts(log, documents, answers)
-        assert committer.groups == (1 if documents else 0)
+        assert committer.largest == len(documents)  # one group took them all
     assert main([*_options(directory), "verify"]) == 0
 
 
@@ -305,7 +305,7 @@ def test_a_refusal_halfway_through_a_command_is_worked_out_again(
         assert half not in "".join(log.entry(i).decode() for i in range(size, size + 4))
 
 
-def test_a_group_lost_to_another_writer_is_recorded_one_by_one(
+def test_a_group_lost_to_another_writer_is_worked_out_one_by_one(
     demo: tuple[str, Path],
 ) -> None:
     url, directory = demo
@@ -323,10 +323,17 @@ def test_a_group_lost_to_another_writer_is_recorded_one_by_one(
             return real(*objs, **kwargs)
 
         ledger.save = losing  # type: ignore[method-assign]
-        _, answers = _grouped(ledger, documents)
+        committer, answers = _grouped(ledger, documents)
         assert [_outcome(a) for a in answers] == [("recorded", "2")] * 4
+        assert committer.groups == 5  # the lost one, then one for each
         assert log.size() == size + 8
         _check_receipts(log, documents, answers)
+
+        # Losing every time: each answers the loss, nothing is recorded.
+        lost["left"] = 10**6
+        _, answers = _grouped(ledger, [receive(recorder, 5), receive(recorder, 6)])
+        assert [type(a.exception()) for a in answers] == [IntegrityError] * 2
+        assert log.size() == size + 8
 
 
 def test_the_same_request_twice_in_a_group_is_recorded_once(
