@@ -18,6 +18,12 @@ Tables, for a projection named ``p`` with a table ``t``:
 - ``view_p__tracking``: the ``eventsourcing`` library's tracking table for the
   projection, whose single row names the ledger's application and the last
   notification id applied (so the library's ``wait`` works on views too).
+- indexes of each public table, for the public API's filters and sorts
+  (``api.http.view_query``): ``view_p_t__order`` on the key columns and
+  ``row_key`` (a page in key order), and ``view_p_t__by_c`` on every other
+  column ``c`` that is not a boolean (an equality filter, a sort by ``c``). On
+  PostgreSQL text is indexed ``COLLATE "C"``, the order the API sorts and
+  compares text in, or the planner could not use the index.
 
 Invariants:
 
@@ -31,10 +37,15 @@ Invariants:
   a batch, and a follower that lost the race, or missed a rebuild, gets
   ``ViewConflict`` and must restore before going on.
 - Only names matching ``NAME_PATTERN`` reach SQL text; values are always bound.
+- Tables and their indexes are created together, idempotently (``IF NOT
+  EXISTS``), whenever a projection is registered, so a ledger whose views were
+  made before an index was declared gets it the next time a runner or server
+  starts. Indexes change how fast rows are found, never which rows.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -56,7 +67,7 @@ from ledger.entry import timestamp
 from ledger.errors import FundLedgerError, LedgerMisuse
 from ledger.recorder import ENTRIES
 from ledger.storage import APP_NAME, Storage, application_env
-from projections.base import Changes, Key, Projection, Row, Table, Value
+from projections.base import Changes, Column, Key, Projection, Row, Table, Value
 from projections.feed import LoggedEvent, decode
 
 POSITIONS = "projection_positions"
@@ -114,6 +125,20 @@ class StoredPosition:
 def table_name(projection: str, table: str) -> str:
     """The SQL name of one projection table."""
     return f"view_{projection}_{table}"
+
+
+def index_name(projection: str, table: str, part: str) -> str:
+    """The SQL name of one index of a projection table.
+
+    ``view_p_t__part`` when that fits PostgreSQL's identifiers; a longer name
+    keeps its start and ends with a hash of the whole, so two long names never
+    become one when PostgreSQL would truncate them.
+    """
+    name = f"{table_name(projection, table)}__{part}"
+    if len(name) <= MAX_IDENTIFIER:
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:16]
+    return f"{name[: MAX_IDENTIFIER - len(digest) - 1]}_{digest}"
 
 
 def tracking_table_name(projection: str) -> str:
@@ -312,7 +337,35 @@ class ViewStore:
                 f"CREATE TABLE IF NOT EXISTS {table_name(projection.name, table.name)} "
                 f"(row_key TEXT PRIMARY KEY, {columns}){rowid}"
             )
+            if table.public:
+                statements += self._index_statements(projection.name, table)
         return statements
+
+    def _index_statements(self, projection: str, table: Table) -> list[str]:
+        """The indexes behind the public API's filters and sorts of ``table``.
+
+        The first key column leads the key-order index, which serves filters on
+        it too; booleans get none (half the table matches either value).
+        """
+        sql_name = table_name(projection, table.name)
+        order = ", ".join([*(self._indexed(c) for c in table.key), "row_key"])
+        name = index_name(projection, table.name, "order")
+        statements = [f"CREATE INDEX IF NOT EXISTS {name} ON {sql_name} ({order})"]
+        for column in table.columns[1:]:
+            if column.type == "BOOLEAN":
+                continue
+            name = index_name(projection, table.name, f"by_{column.name}")
+            statements.append(
+                f"CREATE INDEX IF NOT EXISTS {name} ON {sql_name} "
+                f"({self._indexed(column)})"
+            )
+        return statements
+
+    def _indexed(self, column: Column) -> str:
+        """A column as an index holds it: text in code point order everywhere."""
+        if self.backend == "postgres" and column.type == "TEXT":
+            return f'{column.name} COLLATE "C"'
+        return column.name
 
     # Registering --------------------------------------------------------------
 

@@ -9,6 +9,8 @@ Invariants:
 - Only declared column names reach SQL text; every value is a bound parameter,
   converted to the column's type first (a filter that cannot be that type is a
   ``BadQuery``, never a database error).
+- Filters and sorts are written so that the indexes ``projections.store``
+  creates serve them (text compared and sorted ``COLLATE "C"`` on PostgreSQL).
 - Pages are in a total order: the requested columns, then the key columns,
   then ``row_key``, which is unique, so consecutive pages never repeat or skip a
   row. Text sorts by code point on both back ends (``COLLATE "C"`` on
@@ -168,12 +170,16 @@ class ViewReader:
         return Page(position, total, columns, page)
 
     def _where(self, table: Table, filters: dict[str, Value]) -> tuple[str, list[Any]]:
-        declared = {column.name for column in table.columns}
+        declared = {column.name: column for column in table.columns}
         clauses, params = [], []
         for name, value in filters.items():
             if name not in declared:  # callers check; SQL text must never see it
                 raise BadQuery(name, value, f"no column {name!r}")
-            clauses.append(f"{name} = ?")
+            # The same collation as the column's index (``projections.store``),
+            # or PostgreSQL could not use it; equality is the same in both.
+            text = declared[name].type == "TEXT" and self.backend == "postgres"
+            collate = ' COLLATE "C"' if text else ""
+            clauses.append(f"{name}{collate} = ?")
             params.append(value)
         return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
 
