@@ -81,7 +81,10 @@ class FundLedger(LedgerApplication):
 
     @contextmanager
     def unsaved(
-        self, aggregates: dict[UUID, Aggregate], cache: LRUCache[UUID, Any]
+        self,
+        aggregates: dict[UUID, Aggregate],
+        cache: LRUCache[UUID, Any],
+        absent: set[UUID] | None = None,
     ) -> Iterator[dict[UUID, Aggregate]]:
         """Within: this thread loads these unsaved aggregates, not stored ones.
 
@@ -93,10 +96,11 @@ class FundLedger(LedgerApplication):
         and evicts what a refused request may have changed. Yields every
         aggregate loaded from the cache or the store meanwhile, each brought up
         to date once: a later load within gives the same object (the caller
-        drops from it what it evicts). Other threads see the stored aggregates
+        drops from it what it evicts). Ids in ``absent``, known not to be
+        stored, are not looked for. Other threads see the stored aggregates
         only.
         """
-        repository = _UnsavedFirst(self._repository, aggregates, cache)
+        repository = _UnsavedFirst(self._repository, aggregates, cache, absent)
         self._unsaved.repository = repository
         try:
             yield repository.loaded
@@ -207,8 +211,10 @@ class _UnsavedFirst(Repository[UUID]):
         stored: Repository[UUID],
         unsaved: dict[UUID, Aggregate],
         cache: LRUCache[UUID, Any],
+        absent: set[UUID] | None = None,
     ) -> None:
         self.__dict__.update(stored.__dict__)
+        self.absent = absent or set()
         self.cache = cache
         self.fastforward = True
         self.deepcopy_from_cache = False
@@ -220,6 +226,8 @@ class _UnsavedFirst(Repository[UUID]):
         if args or kwargs.get("version") is not None:
             return super().get(aggregate_id, *args, **kwargs)
         aggregate = self.unsaved.get(aggregate_id) or self.loaded.get(aggregate_id)
+        if aggregate is None and aggregate_id in self.absent:
+            raise AggregateNotFoundError(aggregate_id)
         if aggregate is None:
             aggregate = super().get(aggregate_id, **kwargs)
             self.loaded[aggregate_id] = aggregate

@@ -54,6 +54,7 @@ from eventsourcing.persistence import IntegrityError
 from api.app import FundLedger
 from api.commands import Applied, Receipt, check_and_apply
 from api.requests import SignedRequest
+from domain.requests import AcceptedRequest
 from ledger.errors import LedgerMisuse
 
 logger = logging.getLogger(__name__)
@@ -215,7 +216,9 @@ class GroupCommitter:
         """Check and apply each request in order, saving nothing."""
         group = _Group()
         accepted: set[tuple[str, str]] = set()
-        with self.ledger.unsaved(group.touched, self._cache) as loaded:
+        records = {AcceptedRequest.create_id(*one.key) for one in waiting}
+        absent = records - self.ledger.log_recorder.recorded_streams(list(records))
+        with self.ledger.unsaved(group.touched, self._cache, absent) as loaded:
             for one in waiting:
                 if one.key in accepted:  # its answer: a replay once saved
                     group.later.append(one)

@@ -96,13 +96,18 @@ class Log:
         self.verifier = verifier
         self.signer = signer
         self._latest: tuple[int, str] | None = None  # (size, note) signed last
+        self._known_size = 0  # the largest size read: the log is at least this
         self._signing = threading.Lock()
 
     def size(self) -> int:
         """Number of entries now."""
-        return self.recorder.log_size()
+        size = self.recorder.log_size()
+        self._known_size = max(self._known_size, size)
+        return size
 
     def _check_size(self, size: int | None) -> int:
+        if size is not None and 0 <= size <= self._known_size:
+            return size  # the log never shrinks: no need to ask again
         current = self.size()
         if size is None:
             return current

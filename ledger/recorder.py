@@ -275,6 +275,22 @@ class LogRecorder:
                 (int(row["seq"]), bytes(row["leaf"]).hex()) for row in cursor.fetchall()
             ]
 
+    def recorded_streams(self, originator_ids: Sequence[UUID]) -> set[UUID]:
+        """Which of these streams have at least one stored event: one query."""
+        if not originator_ids:
+            return set()
+        stored = {self._stored_id(i): i for i in originator_ids}
+        marks = ", ".join("?" * len(stored))
+        with self._transaction(commit=False) as cursor:
+            cursor.execute(
+                self._sql(
+                    f"SELECT DISTINCT originator_id FROM {self._events_table} "
+                    f"WHERE originator_id IN ({marks})"
+                ),
+                list(stored),
+            )
+            return {stored[row["originator_id"]] for row in cursor.fetchall()}
+
     def _stored_id(self, originator_id: UUID) -> Any:
         return originator_id
 

@@ -11,6 +11,7 @@ import base64
 import json
 from collections.abc import Callable
 from typing import Any
+from uuid import uuid4
 
 import pytest
 
@@ -109,6 +110,16 @@ def test_every_inclusion_and_consistency_proof_verifies(ledger: Any) -> None:
         for old in range(1, new + 1):
             proof = log.consistency_proof(old, new)
             verify_consistency(old, new, roots[old], roots[new], proof.hashes)
+
+
+def test_recorded_streams_names_the_streams_with_events(ledger: Any) -> None:
+    app, _ = ledger
+    first, second = append_notes(app, [1, 3])
+    unknown = uuid4()
+    recorder = app.log_recorder
+    assert recorder.recorded_streams([first, unknown, second]) == {first, second}
+    assert recorder.recorded_streams([unknown]) == set()
+    assert recorder.recorded_streams([]) == set()
 
 
 def test_a_covering_checkpoint_is_reused_until_more_is_asked(ledger: Any) -> None:
