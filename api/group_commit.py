@@ -255,7 +255,7 @@ class GroupCommitter:
         """One transaction for every accepted request; their receipts."""
         events = [event for _, mine in group.saved for event in mine]
         try:
-            recordings = self.ledger.save(*events)
+            recordings = self.ledger.save_events(events)
         except IntegrityError as error:
             self._forget(group.touched)
             if len(group.saved) == 1:  # lost alone: the sender may try again
@@ -271,11 +271,12 @@ class GroupCommitter:
             return
         for aggregate in group.touched.values():
             aggregate.collect_events()  # saved: the cache holds what is stored
-        ids = iter([recording.notification.id for recording in recordings])
-        positions = self.ledger.log_recorder.positions
+        # One read for every entry; in one transaction, entries follow events.
+        ids = [recording.notification.id for recording in recordings]
+        entries = iter(self.ledger.log_recorder.positions(ids))
         for one, mine in group.saved:
-            entries = positions([next(ids) for _ in mine])
-            one.answer.set_result(Receipt(one.signed.digest, entries, False))
+            own = [next(entries) for _ in mine]
+            one.answer.set_result(Receipt(one.signed.digest, own, False))
 
     def _forget(self, aggregates: dict[UUID, Aggregate]) -> None:
         """Evict aggregates whose cached state may not be what is stored."""

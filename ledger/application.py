@@ -12,11 +12,12 @@ never when opening, so several processes can open one ledger at once.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import Application
-from eventsourcing.persistence import IntegrityError, PersistenceError
+from eventsourcing.application import Application, ProcessingEvent
+from eventsourcing.persistence import IntegrityError, PersistenceError, Recording
 
 from ledger.entry import timestamp
 from ledger.errors import (
@@ -69,6 +70,19 @@ class LedgerApplication(Application[UUID]):
             )
         self.storage = storage
         self.log_recorder: LogRecorder = self.recorder
+
+    def save_events(self, events: Sequence[Any]) -> list[Recording[UUID]]:
+        """Save events already taken from their aggregates, in this order.
+
+        ``save`` with events does the same, but checks each against the
+        library's runtime protocols, which costs more than recording a small
+        event; here the caller vouches that each is a domain event.
+        """
+        processing_event: ProcessingEvent[UUID] = ProcessingEvent()
+        processing_event.events.extend(events)
+        recordings = self._record(processing_event)
+        self._notify(recordings)
+        return recordings
 
 
 App = TypeVar("App", bound=LedgerApplication)

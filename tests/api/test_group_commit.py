@@ -256,14 +256,14 @@ def test_one_group_one_transaction_refusals_left_out(demo: tuple[str, Path]) -> 
         size = log.size()
         before = ledger.fund(COUNTY).balance(pool_account(COUNTY))
         saves = 0
-        real = ledger.save
+        real = ledger.save_events
 
-        def counting(*objs: Any, **kwargs: Any) -> Any:
+        def counting(events: Any) -> Any:
             nonlocal saves
             saves += 1
-            return real(*objs, **kwargs)
+            return real(events)
 
-        ledger.save = counting  # type: ignore[method-assign]
+        ledger.save_events = counting  # type: ignore[method-assign]
         committer, answers = _grouped(ledger, documents)
         assert saves == 1
         assert committer.groups == 1
@@ -313,16 +313,16 @@ def test_a_group_lost_to_another_writer_is_worked_out_one_by_one(
     documents = [receive(recorder, 100 + i) for i in range(4)]
     with _opened(url, directory) as (ledger, log):
         size = log.size()
-        real = ledger.save
+        real = ledger.save_events
         lost = {"left": 1}
 
-        def losing(*objs: Any, **kwargs: Any) -> Any:
+        def losing(events: Any) -> Any:
             if lost["left"]:
                 lost["left"] -= 1
                 raise IntegrityError("another writer saved first")
-            return real(*objs, **kwargs)
+            return real(events)
 
-        ledger.save = losing  # type: ignore[method-assign]
+        ledger.save_events = losing  # type: ignore[method-assign]
         committer, answers = _grouped(ledger, documents)
         assert [_outcome(a) for a in answers] == [("recorded", "2")] * 4
         assert committer.groups == 5  # the lost one, then one for each

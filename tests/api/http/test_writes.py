@@ -196,17 +196,20 @@ def test_without_the_log_key_writes_are_refused_before_recording(
 def test_writes_lost_to_other_writers_are_tried_again(
     served: Served, monkeypatch: pytest.MonkeyPatch, group_commit: bool
 ) -> None:
-    real = FundLedger.save
     losses = {"left": 3}
 
-    def losing(self: FundLedger, *objs: Any, **kwargs: Any) -> Any:
-        # What a writer sees when another one saved the same fund first.
-        if losses["left"]:
-            losses["left"] -= 1
-            raise IntegrityError("duplicate key value")
-        return real(self, *objs, **kwargs)
+    def losing(real: Any) -> Any:
+        def save(self: FundLedger, *args: Any, **kwargs: Any) -> Any:
+            # What a writer sees when another one saved the same fund first.
+            if losses["left"]:
+                losses["left"] -= 1
+                raise IntegrityError("duplicate key value")
+            return real(self, *args, **kwargs)
 
-    monkeypatch.setattr(FundLedger, "save", losing)
+        return save
+
+    monkeypatch.setattr(FundLedger, "save", losing(FundLedger.save))
+    monkeypatch.setattr(FundLedger, "save_events", losing(FundLedger.save_events))
     settings = dataclasses.replace(served.settings, group_commit=group_commit)
     with TestClient(create_app(settings)) as client:
         before = served.size()
