@@ -25,6 +25,7 @@ from ledger.log import Log
 from ledger.storage import parse_url
 
 DEFAULT_THREADS = 8
+DEFAULT_MAX_UPLOAD = 64 * 1024 * 1024  # a list of some 500,000 rows as CSV
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,8 @@ class Settings:
     create_view_tables: bool = True
     # Concurrent writes gathered into one transaction (``api.group_commit``).
     group_commit: bool = True
+    # The largest spreadsheet or set of signed requests one import may send.
+    max_upload_bytes: int = DEFAULT_MAX_UPLOAD
 
     @classmethod
     def from_environment(cls) -> Settings:
@@ -54,6 +57,9 @@ class Settings:
             create_view_tables=os.environ.get("FUNDLEDGER_HTTP_CREATE_VIEWS", "1")
             == "1",
             group_commit=os.environ.get("FUNDLEDGER_HTTP_GROUP_COMMIT", "1") == "1",
+            max_upload_bytes=int(
+                os.environ.get("FUNDLEDGER_HTTP_MAX_UPLOAD", DEFAULT_MAX_UPLOAD)
+            ),
         )
 
     def environment(self) -> dict[str, str]:
@@ -65,6 +71,7 @@ class Settings:
             "FUNDLEDGER_HTTP_THREADS": str(self.threads),
             "FUNDLEDGER_HTTP_CREATE_VIEWS": "1" if self.create_view_tables else "0",
             "FUNDLEDGER_HTTP_GROUP_COMMIT": "1" if self.group_commit else "0",
+            "FUNDLEDGER_HTTP_MAX_UPLOAD": str(self.max_upload_bytes),
         }
 
 
