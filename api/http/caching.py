@@ -12,6 +12,9 @@ client may revalidate but never reuse a stale answer.
 from __future__ import annotations
 
 import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable
 
 from fastapi import Request, Response
 
@@ -50,3 +53,37 @@ def cached(
     return Response(
         body, status_code=status_code, media_type=media_type, headers=headers
     )
+
+
+class PageCache:
+    """Rendered view pages, each kept with the view position it was read at.
+
+    A view's rows and its position are written in one transaction, so every
+    read of a view at one position returns the same rows: a page rendered at
+    position p is exactly what reading it again at p would render. A request
+    reads the view's position (one small query), and answers from here when
+    the page was rendered at that position. Least recently used pages go
+    first. Thread-safe.
+    """
+
+    def __init__(self, size: int = 1024) -> None:
+        self.size = size
+        self._pages: OrderedDict[Hashable, tuple[int, bytes, str]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, position: int) -> tuple[bytes, str] | None:
+        """The body and media type rendered at ``position``, if kept."""
+        with self._lock:
+            kept = self._pages.get(key)
+            if kept is None or kept[0] != position:
+                return None
+            self._pages.move_to_end(key)
+            return kept[1], kept[2]
+
+    def put(self, key: Hashable, position: int, body: bytes, media_type: str) -> None:
+        """Keep a page rendered at ``position``."""
+        with self._lock:
+            self._pages[key] = (position, body, media_type)
+            self._pages.move_to_end(key)
+            while len(self._pages) > self.size:
+                self._pages.popitem(last=False)

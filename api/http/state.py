@@ -8,12 +8,13 @@ which the application limits to as many threads as the pool has connections.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from fastapi import Request
 
 from api.app import FundLedger
 from api.group_commit import GroupCommitter
+from api.http.caching import PageCache
 from api.http.settings import Settings
 from ledger.log import Log
 from projections.base import Projection
@@ -29,6 +30,8 @@ class ApiState:
     projections: dict[str, Projection]
     # Gathers concurrent writes into one transaction; None: one each.
     committer: GroupCommitter | None = None
+    # View pages already rendered, by the view position they were read at.
+    pages: PageCache = field(default_factory=PageCache)
 
 
 def state_of(request: Request) -> ApiState:

@@ -10,6 +10,8 @@ descending; ``limit`` and ``offset`` page. JSON by default, CSV with
 
 Invariant: only tables a projection declares ``public`` are served; their rows
 hold no personal data (``projections.base``), so nothing here needs a login.
+A page is rendered once per view position (``api.http.caching.PageCache``):
+later requests at the same position get the same bytes for one small query.
 """
 
 from __future__ import annotations
@@ -98,9 +100,7 @@ def filters_of(request: Request, table: Table) -> dict[str, Value]:
     return filters
 
 
-def render_page(
-    request: Request, page: Page, as_csv: bool, header: dict[str, Any]
-) -> Response:
+def render_page(page: Page, as_csv: bool, header: dict[str, Any]) -> tuple[bytes, str]:
     """The page as JSON (with ``header``) or CSV (evidence space-separated)."""
     if as_csv:
         out = io.StringIO()
@@ -109,15 +109,14 @@ def render_page(
         for record, evidence in page.rows:
             cells = ["" if record[c] is None else record[c] for c in page.columns]
             writer.writerow([*cells, " ".join(str(seq) for seq in evidence)])
-        return cached(request, out.getvalue().encode(), CSV, immutable=False)
+        return out.getvalue().encode(), CSV
     body = {
         **header,
         "position": page.position,
         "total": page.total,
         "rows": [record | {"evidence": evidence} for record, evidence in page.rows],
     }
-    data = json.dumps(body, ensure_ascii=False).encode()
-    return cached(request, data, JSON, immutable=False)
+    return json.dumps(body, ensure_ascii=False).encode(), JSON
 
 
 @router.get(
@@ -189,14 +188,21 @@ def rows(  # noqa: PLR0917 - FastAPI passes parameters by name
     declared = public_table(projection, table)
     filters = filters_of(request, declared)
     order = parse_sort(declared, sort)
+    as_csv = wants_csv(request, format)
     reader = ViewReader(state.ledger.log_recorder, state.ledger.storage.backend)
-    page = reader.page(
-        projection,
-        declared,
-        filters=filters,
-        order=order,
-        limit=limit,
-        offset=offset,
-    )
-    header = {"view": view, "table": table, "limit": limit, "offset": offset}
-    return render_page(request, page, wants_csv(request, format), header)
+    key = (view, table, request.url.query, as_csv)
+    kept = state.pages.get(key, reader.position(view))
+    if kept is None:
+        page = reader.page(
+            projection,
+            declared,
+            filters=filters,
+            order=order,
+            limit=limit,
+            offset=offset,
+        )
+        header = {"view": view, "table": table, "limit": limit, "offset": offset}
+        kept = render_page(page, as_csv, header)
+        state.pages.put(key, page.position, *kept)
+    body, media_type = kept
+    return cached(request, body, media_type, immutable=False)

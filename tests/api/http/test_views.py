@@ -15,7 +15,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from api.http.view_query import ViewReader
 from api.views import build_projections
+from domain.funds import pool_account
 from ledger.storage import parse_url
 from projections.rules_core import ALERTS
 from projections.store import ViewStore
@@ -152,3 +154,47 @@ def test_view_pages_revalidate(served: Served) -> None:
     assert first.headers["cache-control"] == "no-cache"
     again = served.client.get(path, headers={"If-None-Match": first.headers["etag"]})
     assert again.status_code == 304
+
+
+def test_a_page_is_read_once_per_view_position(
+    served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reads = {"n": 0}
+    real = ViewReader.page
+
+    def counting(self: ViewReader, *args: Any, **kwargs: Any) -> Any:
+        reads["n"] += 1
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(ViewReader, "page", counting)
+    path = "/views/balances/balances"
+    params = {"county": COUNTY, "account": pool_account(COUNTY)}
+    first = served.client.get(path, params=params)
+    again = served.client.get(path, params=params)
+    assert first.content == again.content
+    assert reads["n"] == 1
+    assert served.client.get(path, params=params | {"format": "csv"}).status_code == 200
+    assert reads["n"] == 2  # another rendering is another page
+
+    # Money arrives and the views follow: the same page is read afresh.
+    recorder = served.key("demo-recorder")
+    document = recorder.sign(
+        "fund.receive",
+        {
+            "county": COUNTY,
+            "transfer_id": "http-page-cache",
+            "source_kind": "donation",
+            "source": "org:http-test",
+            "reference": "a donation",
+            "earmark": None,
+            "amount_fen": 12_345,
+        },
+    )
+    assert served.post(document).status_code == 201
+    served.update_views()
+    after = served.client.get(path, params=params).json()
+    assert reads["n"] == 3
+    assert after["position"] > first.json()["position"]
+    (before_row,) = first.json()["rows"]
+    (after_row,) = after["rows"]
+    assert after_row["balance_fen"] == before_row["balance_fen"] + 12_345
