@@ -19,7 +19,8 @@ Invariants (none of the log's guarantees is weakened):
   the group changed too, the group is worked out again without it.
 - The group's requests and events are saved in one transaction, each request's
   record followed by its own events, in the order the requests came. A receipt
-  names only its own request's entries.
+  names only its own request's entries. Given the log, the committer proves
+  the group's receipts against one checkpoint with one read of the tree.
 - A group that cannot be saved records nothing. When another writer changed
   one of its aggregates first (``IntegrityError``), each of its requests is
   worked out again as a group of its own, on the aggregates read afresh; a
@@ -56,6 +57,7 @@ from api.commands import Applied, Receipt, check_and_apply
 from api.requests import SignedRequest
 from domain.requests import AcceptedRequest
 from ledger.errors import LedgerMisuse
+from ledger.log import InclusionProof, Log
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +65,15 @@ logger = logging.getLogger(__name__)
 MAX_GROUP = 256
 # Aggregates the committer keeps between groups (funds, rolls, the registry).
 CACHE_SIZE = 1024
+
+
+@dataclass(frozen=True)
+class ProvenReceipt(Receipt):
+    """A receipt with the inclusion proof of each entry in a signed checkpoint."""
+
+    size: int = 0
+    checkpoint: str = ""
+    proofs: tuple[InclusionProof, ...] = ()
 
 
 class CommitterClosed(LedgerMisuse):
@@ -109,9 +120,16 @@ class GroupCommitter:
     """Records the requests ``submit`` is given, gathered into groups."""
 
     def __init__(
-        self, ledger: FundLedger, *, max_group: int = MAX_GROUP, start: bool = True
+        self,
+        ledger: FundLedger,
+        *,
+        log: Log | None = None,
+        max_group: int = MAX_GROUP,
+        start: bool = True,
     ) -> None:
         self.ledger = ledger
+        # With the log (and its key), receipts come proven, a group at a time.
+        self.log = log
         self.max_group = max_group
         self._queue: queue.SimpleQueue[_Waiting | None] = queue.SimpleQueue()
         self._closed = False
@@ -273,10 +291,38 @@ class GroupCommitter:
             aggregate.collect_events()  # saved: the cache holds what is stored
         # One read for every entry; in one transaction, entries follow events.
         ids = [recording.notification.id for recording in recordings]
-        entries = iter(self.ledger.log_recorder.positions(ids))
+        positions = self.ledger.log_recorder.positions(ids)
+        proven = self._prove(positions)
+        entries = iter(positions)
         for one, mine in group.saved:
             own = [next(entries) for _ in mine]
-            one.answer.set_result(Receipt(one.signed.digest, own, False))
+            receipt: Receipt = Receipt(one.signed.digest, own, False)
+            if proven is not None:
+                size, note, proofs = proven
+                own_proofs = tuple(proofs[index] for index, _ in own)
+                receipt = ProvenReceipt(
+                    one.signed.digest, own, False, size, note, own_proofs
+                )
+            one.answer.set_result(receipt)
+
+    def _prove(
+        self, entries: list[tuple[int, str]]
+    ) -> tuple[int, str, dict[int, InclusionProof]] | None:
+        """One checkpoint and one read of the tree for the group's receipts.
+
+        None without a log to sign with, or when proving fails: the receipts
+        then go out unproven, and whoever answers proves them one by one.
+        """
+        if self.log is None or self.log.signer is None or not entries:
+            return None
+        try:
+            size, note = self.log.checkpoint_covering(entries[-1][0] + 1)
+            indices = [index for index, _ in entries]
+            proofs = self.log.inclusion_proofs(indices, size)
+        except Exception:  # recorded anyway: proving can be done later
+            logger.exception("could not prove a group's receipts")
+            return None
+        return size, note, dict(zip(indices, proofs, strict=True))
 
     def _forget(self, aggregates: dict[UUID, Aggregate]) -> None:
         """Evict aggregates whose cached state may not be what is stored."""
@@ -298,4 +344,4 @@ def _answer(one: _Waiting, answer: Receipt | BaseException) -> None:
         one.answer.set_result(answer)
 
 
-__all__ = ["MAX_GROUP", "CommitterClosed", "GroupCommitter"]
+__all__ = ["MAX_GROUP", "CommitterClosed", "GroupCommitter", "ProvenReceipt"]

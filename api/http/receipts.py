@@ -34,6 +34,7 @@ import anyio.to_thread
 from eventsourcing.persistence import IntegrityError
 
 from api.commands import Receipt, execute
+from api.group_commit import ProvenReceipt
 from api.http.state import ApiState
 from api.requests import SignedRequest, parse_request
 from ledger.errors import FundLedgerError
@@ -62,8 +63,11 @@ def receipt_document(log: Log, receipt: Receipt) -> dict[str, Any]:
     The checkpoint is the newest this process signed if it covers the entries
     (``Log.checkpoint_covering``): writes answered together share one.
     """
-    size, note = log.checkpoint_covering(receipt.entries[-1][0] + 1)
-    proofs = log.inclusion_proofs([index for index, _ in receipt.entries], size)
+    if isinstance(receipt, ProvenReceipt):  # proven with its group
+        size, note, proofs = receipt.size, receipt.checkpoint, list(receipt.proofs)
+    else:
+        size, note = log.checkpoint_covering(receipt.entries[-1][0] + 1)
+        proofs = log.inclusion_proofs([index for index, _ in receipt.entries], size)
     entries = [
         {"index": index, "leaf_hash": leaf, "proof": json.loads(proof.to_json())}
         for (index, leaf), proof in zip(receipt.entries, proofs, strict=True)
@@ -98,6 +102,8 @@ async def record(state: ApiState, signed: SignedRequest) -> dict[str, Any]:
             pause = min(0.2, 0.005 * attempts)
             await anyio.sleep(random.uniform(0, pause))  # noqa: S311 - jitter
             continue
+        if isinstance(receipt, ProvenReceipt):  # nothing left to read
+            return receipt_document(state.log, receipt)
         return await anyio.to_thread.run_sync(receipt_document, state.log, receipt)
 
 

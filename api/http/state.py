@@ -34,7 +34,11 @@ class ApiState:
     pages: PageCache = field(default_factory=PageCache)
 
 
-def state_of(request: Request) -> ApiState:
-    """The state of the application serving ``request``."""
+async def state_of(request: Request) -> ApiState:
+    """The state of the application serving ``request``.
+
+    ``async`` only so that FastAPI calls it in the event loop, not in a
+    worker thread: it reads one attribute.
+    """
     state: ApiState = request.app.state.api
     return state

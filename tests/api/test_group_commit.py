@@ -29,13 +29,15 @@ from api import group_commit
 from api.app import FundLedger
 from api.cli import main
 from api.commands import Receipt, execute
-from api.group_commit import CommitterClosed, GroupCommitter
+from api.group_commit import CommitterClosed, GroupCommitter, ProvenReceipt
 from api.http.settings import Settings, open_for_api
 from api.requests import OfficerKey, parse_request
 from domain.errors import InvalidAmount
 from domain.funds import pool_account
 from domain.officers import WrongRole
+from ledger.checkpoint import open_checkpoint
 from ledger.log import Log
+from ledger.merkle import verify_inclusion
 from tests.api.http.support import COUNTY, build_demo
 
 OTHER_COUNTY = "422823"
@@ -98,9 +100,9 @@ def _outcome(answer: Future[Receipt]) -> tuple[str, ...]:
 
 
 def _grouped(
-    ledger: FundLedger, documents: list[dict[str, Any]]
+    ledger: FundLedger, documents: list[dict[str, Any]], log: Log | None = None
 ) -> tuple[GroupCommitter, list[Future[Receipt]]]:
-    committer = GroupCommitter(ledger, start=False)
+    committer = GroupCommitter(ledger, log=log, start=False)
     answers = [committer.submit(parse_request(d)) for d in documents]
     committer.start()
     for answer in answers:
@@ -363,3 +365,33 @@ def test_a_closed_committer_refuses_and_records_nothing(
         )
         assert isinstance(answer.exception(), CommitterClosed)
         assert log.size() == size
+
+
+def test_with_the_log_a_group_comes_proven_against_one_checkpoint(
+    demo: tuple[str, Path],
+) -> None:
+    url, directory = demo
+    recorder = _key(directory, "recorder")
+    documents = [
+        receive(recorder, 10 + i, county)
+        for i, county in enumerate([COUNTY, OTHER_COUNTY, COUNTY])
+    ]
+    with _opened(url, directory) as (ledger, log):
+        stored = len(ledger.log_recorder.read_checkpoints())
+        _, answers = _grouped(ledger, documents, log)
+        receipts = [answer.result() for answer in answers]
+        assert all(isinstance(r, ProvenReceipt) for r in receipts)
+        proven = [r for r in receipts if isinstance(r, ProvenReceipt)]
+        assert {(r.size, r.checkpoint) for r in proven} == {
+            (log.size(), proven[0].checkpoint)
+        }
+        assert len(ledger.log_recorder.read_checkpoints()) == stored + 1
+        opened = open_checkpoint(proven[0].checkpoint, [log.verifier])
+        for receipt in proven:
+            for (index, leaf), proof in zip(
+                receipt.entries, receipt.proofs, strict=True
+            ):
+                assert (proof.index, proof.size) == (index, opened.size)
+                verify_inclusion(
+                    bytes.fromhex(leaf), index, opened.size, proof.hashes, opened.root
+                )
