@@ -1,10 +1,13 @@
 """Recording a checked payment list: all its good rows, or nothing.
 
-``import_payments`` is the one entry for the CLI's ``fundledger import`` and the
-HTTP API's upload: it takes a ``Sheet`` (``api.importing``), checks every row
+``import_payments`` is the one entry for the CLI's ``fundledger import``: it
+takes a ``Sheet`` (``api.importing``), checks every row
 (``api.importing_check``) and records the payments as ``fund.propose_payments``
 requests signed by the officer's key, through ``api.commands``, the path every
-signed write takes.
+signed write takes. The HTTP API's upload, which never holds an officer's
+key, does the same in two steps: ``plan_import`` checks the list and answers
+with the very requests ``import_payments`` would sign, unsigned; the officer
+signs them and sends them back to be recorded together.
 
 Invariants:
 
@@ -47,6 +50,7 @@ from api.vault_store import BEIJING, Vault
 from domain.funds import MAX_BATCH, TERMS, budget_account
 from domain.policy import Policy
 from ledger.canonical import canonical_bytes
+from ledger.entry import timestamp
 from ledger.errors import LedgerMisuse
 
 FORMAT = "fundledger-import@1"
@@ -140,6 +144,67 @@ def import_payments(
     today: date | None = None,
 ) -> ImportReport:
     """Check every row of ``sheet``, then record its payments (see the module)."""
+    report, unsigned = plan_import(
+        ledger,
+        vault,
+        key.key_id,
+        county,
+        sheet,
+        year=year,
+        term=term,
+        skip_bad=skip_bad,
+        progress=progress,
+        today=today,
+    )
+    if report.status != DRY_RUN or dry_run:
+        return report
+
+    # The planned requests, signed, recorded in one transaction.
+    requests = [
+        parse_request(
+            key.sign(
+                request["command"],
+                request["params"],
+                request_id=request["request_id"],
+                signed_at=request["signed_at"],
+            )
+        )
+        for request in unsigned
+    ]
+    if progress is not None:
+        progress("recording", 0, report.payments)
+    report.receipts = execute_together(ledger, requests)
+    report.status = (
+        REPLAYED if all(receipt.replayed for receipt in report.receipts) else RECORDED
+    )
+    if progress is not None:
+        progress("recording", report.payments, report.payments)
+    return report
+
+
+def plan_import(
+    ledger: FundLedger,
+    vault: Vault,
+    key_id: str,
+    county: str,
+    sheet: Sheet,
+    *,
+    year: int | None = None,
+    term: str | None = None,
+    skip_bad: bool = False,
+    progress: Progress | None = None,
+    today: date | None = None,
+    signed_at: str | None = None,
+) -> tuple[ImportReport, list[dict[str, Any]]]:
+    """Check every row; the report and the requests the key ``key_id`` would sign.
+
+    The requests are ``{"command", "params", "key_id", "request_id",
+    "signed_at"}`` objects (``api.requests``), one per ``MAX_BATCH`` good rows,
+    when the list can be recorded: the report's status is then ``DRY_RUN``.
+    Otherwise (bad rows without ``skip_bad``, a budget too small, no good row,
+    recorded before by this key) there are none and the status says why.
+    Nothing is written.
+    """
     today = today or datetime.now(BEIJING).date()
 
     # 1. Where a row gives no term or year, the caller must.
@@ -156,12 +221,10 @@ def import_payments(
 
     # 2. The same list again is a replay, whatever the ledger holds now.
     first = request_id(digest, 0)
-    if ledger.accepted_request(key.key_id, first) is not None:
+    if ledger.accepted_request(key_id, first) is not None:
         report.status = REPLAYED
-        report.receipts = [
-            Receipt(digest, ledger.request_entry(key.key_id, first), True)
-        ]
-        return report
+        report.receipts = [Receipt(digest, ledger.request_entry(key_id, first), True)]
+        return report, []
 
     # 3. Every row, then the budgets the good rows draw on.
     checked = check_rows(
@@ -179,45 +242,35 @@ def import_payments(
     report.totals = _totals(checked.payments)
     report.shortfalls = _shortfalls(ledger, county, checked.payments)
 
-    # 4. All or nothing, then a dry run stops here.
+    # 4. All or nothing.
     if report.shortfalls or (report.problems and not skip_bad):
         report.status = REFUSED
-        return report
+        return report, []
     if not checked.payments:
         report.status = EMPTY
-        return report
-    if dry_run:
-        report.status = DRY_RUN
-        return report
+        return report, []
 
-    # 5. One signed request per MAX_BATCH rows, all in one transaction.
+    # 5. One request per MAX_BATCH rows, to be recorded in one transaction.
+    report.status = DRY_RUN
     proposals = [
         payment.proposal(f"imp-{digest[:16]}-{payment.line}")
         for payment in checked.payments
     ]
-    chunks = [
-        proposals[start : start + MAX_BATCH]
-        for start in range(0, len(proposals), MAX_BATCH)
-    ]
+    signed_at = signed_at or timestamp()
     requests = [
-        parse_request(
-            key.sign(
-                "fund.propose_payments",
-                {"county": county, "payments": chunk},
-                request_id=request_id(digest, number),
-            )
-        )
-        for number, chunk in enumerate(chunks)
+        {
+            "command": "fund.propose_payments",
+            "params": {
+                "county": county,
+                "payments": proposals[start : start + MAX_BATCH],
+            },
+            "key_id": key_id,
+            "request_id": request_id(digest, number),
+            "signed_at": signed_at,
+        }
+        for number, start in enumerate(range(0, len(proposals), MAX_BATCH))
     ]
-    if progress is not None:
-        progress("recording", 0, len(proposals))
-    report.receipts = execute_together(ledger, requests)
-    report.status = (
-        REPLAYED if all(receipt.replayed for receipt in report.receipts) else RECORDED
-    )
-    if progress is not None:
-        progress("recording", len(proposals), len(proposals))
-    return report
+    return report, requests
 
 
 def list_digest(

@@ -4,6 +4,8 @@ Routes, by audience:
 
 - officers: ``POST /requests`` (``api.http.write_routes``) and the same, one
   command per path, at ``POST /commands/{command}`` (``api.http.command_routes``);
+  payment lists at ``POST /imports/check`` and ``POST /imports``
+  (``api.http.import_routes``);
 - the public: ``/views`` (``api.http.view_routes``) and ``/log``
   (``api.http.log_routes``);
 - auditors: ``/audit`` (``api.http.audit_routes``);
@@ -30,6 +32,7 @@ from api.group_commit import GroupCommitter
 from api.http import (
     audit_routes,
     command_routes,
+    import_routes,
     log_routes,
     problems,
     self_check_routes,
@@ -74,7 +77,7 @@ def create_app(settings: Settings) -> FastAPI:
             await anyio.to_thread.run_sync(create_view_tables, settings)
         ledger, log = await anyio.to_thread.run_sync(open_for_api, settings)
         projections = {p.name: p for p in build_projections(ledger)}
-        committer = GroupCommitter(ledger) if settings.group_commit else None
+        committer = GroupCommitter(ledger, log=log) if settings.group_commit else None
         app.state.api = ApiState(settings, ledger, log, projections, committer)
         try:
             yield
@@ -93,6 +96,7 @@ def create_app(settings: Settings) -> FastAPI:
     for module in (
         write_routes,
         command_routes,
+        import_routes,
         view_routes,
         log_routes,
         audit_routes,
