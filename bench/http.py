@@ -223,7 +223,9 @@ def _environment() -> dict[str, str]:
 def serving(url: str, directory: Path, *, group_commit: bool) -> Iterator[int]:
     """``fundledger serve`` on a free port until exit; yields the port."""
     port = _free_port()
-    command = [*_cli(url, directory), "serve", "--port", str(port)]
+    # The views follower would take CPU from the writes measured; the read
+    # pages are of views brought up to date before the server starts.
+    command = [*_cli(url, directory), "serve", "--port", str(port), "--no-follow"]
     if not group_commit:
         command.append("--no-group-commit")
     errors = directory / f"serve-{port}.log"
