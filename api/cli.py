@@ -21,6 +21,7 @@ from typing import NoReturn
 from eventsourcing.persistence import PersistenceError
 
 from api.app import FundLedger
+from api.cli_alerts import run_raise
 from api.cli_import import add_import_commands
 from api.cli_people import add_people_commands, run_people
 from api.cli_serve import add_serve_commands
@@ -28,7 +29,7 @@ from api.cli_show import run_show
 from api.cli_views import add_views_commands, run_views
 from api.cli_writes import Builder, add_write_commands, parse_params
 from api.commands import execute
-from api.demo import run_demo, run_synthetic
+from api.demo import enrol_monitor, raise_found_alerts, run_demo, run_synthetic
 from api.province_scale import SCALES
 from api.requests import OfficerKey, parse_request
 from api.vault_store import DeploymentSecrets
@@ -122,6 +123,13 @@ def _parser() -> argparse.ArgumentParser:
         type=Path,
         help="where the planted cases are written (default: beside the database, "
         "<db>.truth.json, or ./fundledger-truth.json on PostgreSQL)",
+    )
+    demo.add_argument(
+        "--raise-alerts",
+        action="store_true",
+        help="then bring the views up to date and let the demo's monitor raise "
+        "the alerts the rules found in the log; needs the secrets file (without "
+        "it, views and alerts are left to 'views update' and 'alert raise')",
     )
     demo.set_defaults(run=_demo)
 
@@ -311,6 +319,13 @@ def _demo(args: argparse.Namespace) -> int:
         else:
             count = run_demo(ledger, admin, args.key.parent, secrets)
             print(f"recorded {count} events; the log has {log.size()} entries")
+        monitor = enrol_monitor(ledger, admin, args.key.parent)
+        if args.raise_alerts:
+            if secrets is None:
+                raise CommandError(
+                    f"--raise-alerts needs the secrets file {args.secrets}"
+                )
+            print(raise_found_alerts(ledger, secrets, monitor).summary())
         if signer is not None:
             sys.stdout.write(log.checkpoint())
     finally:
@@ -420,6 +435,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_show(args, _open)
         if getattr(args, "views", None):
             return run_views(args, _open)
+        if getattr(args, "alert_raise", False):
+            return run_raise(args, _open)
         status: int = args.run(args)
     except (FundLedgerError, DomainError, CommandError) as error:
         _fail(str(error))

@@ -7,7 +7,9 @@ table's rows as JSON lines with the log positions behind each row, which anyone
 can check with ``fundledger log prove``.
 
 Views are written to the ledger's own database. These commands record nothing
-in the log and sign nothing.
+in the log and sign nothing, except ``follow --raise-with KEY``: after each
+catch-up it raises the alerts the fraud rules found in the log, signed with the
+monitor's key (``api.alert_raiser``), from the rules' rows it holds in memory.
 """
 
 from __future__ import annotations
@@ -18,10 +20,16 @@ import logging
 import sys
 import threading
 import time
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any, Protocol
 
+from eventsourcing.persistence import InterfaceError, OperationalError
+
+from api.alert_raiser import raise_alerts, unraised_in
 from api.app import FundLedger
 from api.person_facts import VaultReader
+from api.requests import OfficerKey
 from api.self_check import self_check
 from api.vault_store import DeploymentSecrets, Vault
 from api.views import build_projections
@@ -29,6 +37,7 @@ from ledger.errors import LedgerMisuse
 from ledger.keys import read_signer_key
 from ledger.log import Log
 from ledger.note import NoteSigner
+from projections.rules import FraudRules
 from projections.runner import ProjectionRunner, ViewStatus
 from projections.store import ViewStore
 
@@ -92,6 +101,12 @@ def add_views_commands(commands: Any) -> None:
         metavar="S",
         help="seconds between polls while nothing is new (default: 1)",
     )
+    follow.add_argument(
+        "--raise-with",
+        type=Path,
+        metavar="KEY",
+        help="the monitor's key file: raise the alerts the rules find in the log",
+    )
     _batch_size(follow)
 
     show = actions.add_parser("show", help="a public table's rows as JSON lines")
@@ -125,6 +140,8 @@ def run_views(args: argparse.Namespace, open_ledger: Opener) -> int:
     # reading stored rows (status, show) does without it.
     writes = args.views in ("update", "rebuild", "follow")
     secrets = DeploymentSecrets.load(args.secrets) if writes else None
+    monitor_key = getattr(args, "raise_with", None)
+    monitor = None if monitor_key is None else OfficerKey.load(monitor_key)
     ledger, _ = open_ledger(args)
     try:
         reader = (
@@ -147,7 +164,8 @@ def run_views(args: argparse.Namespace, open_ledger: Opener) -> int:
             elif args.views == "rebuild":
                 _rebuild(runner, args.name)
             elif args.views == "follow":
-                _follow(runner, args.interval)
+                raiser = None if monitor is None else _raiser(ledger, runner, monitor)
+                _follow(runner, args.interval, raiser)
             else:
                 _show(runner, args.name, args.table, args.limit)
     finally:
@@ -188,15 +206,45 @@ def _rebuild(runner: ProjectionRunner, name: str | None) -> None:
     _print_status(runner.status())
 
 
-def _follow(runner: ProjectionRunner, interval: float) -> None:
+def _raiser(
+    ledger: FundLedger, runner: ProjectionRunner, key: OfficerKey
+) -> Callable[[], None]:
+    """Raise what the rules hold in memory and the log does not, and say so."""
+    rules = runner.projection(FraudRules.name)
+    assert isinstance(rules, FraudRules)  # noqa: S101 - build_projections makes it
+
+    def raise_found() -> None:
+        try:
+            result = raise_alerts(ledger, key, unraised_in(rules))
+        except (InterfaceError, OperationalError) as error:
+            # The next catch-up tries again; the raises are idempotent.
+            logger.warning("cannot raise alerts now, trying again: %s", error)
+            return
+        if result.raised or result.refused:
+            print(result.summary(), flush=True)
+
+    return raise_found
+
+
+def _follow(
+    runner: ProjectionRunner,
+    interval: float,
+    raiser: Callable[[], None] | None = None,
+) -> None:
     def report(applied: int) -> None:
         statuses = runner.status()
         lag = max((s.lag for s in statuses), default=0)
         print(f"applied {applied} entries; largest lag {lag}", flush=True)
+        if raiser is not None:
+            raiser()
 
     stop = threading.Event()
     print(f"following the log every {interval:g} s; Ctrl-C stops", flush=True)
     try:
+        if raiser is not None:
+            # Alerts found before this follower started are raised first.
+            runner.update()
+            raiser()
         runner.follow(interval, stop, on_update=report)
     except KeyboardInterrupt:
         stop.set()

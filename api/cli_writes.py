@@ -19,6 +19,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from api.cli_alerts import add_raise_command
 from api.requests import OfficerKey
 from domain.alerts import OUTCOMES
 from domain.errors import InvalidAmount
@@ -272,7 +273,9 @@ def add_write_commands(
             decide.add_argument("--reason", required=True)
         decide.set_defaults(run=run_write(_decision(command)))
 
-    alert = commands.add_parser("alert", help="resolve a fraud alert (auditors)")
+    alert = commands.add_parser(
+        "alert", help="raise fraud alerts (the monitor), resolve them (auditors)"
+    )
     alerts = alert.add_subparsers(
         dest="alert_command", required=True, metavar="COMMAND"
     )
@@ -285,6 +288,7 @@ def add_write_commands(
         "--county", help="the alert's county, for an auditor who acts for one"
     )
     resolve.set_defaults(run=run_write(_resolve))
+    add_raise_command(alerts)
 
     request = commands.add_parser("request", help="sign a request, or submit one")
     requests = request.add_subparsers(

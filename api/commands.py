@@ -16,7 +16,9 @@ nothing new and answers with the original receipt. Nothing is ever half
 recorded: any refusal above leaves the database as it was.
 
 ``execute_together`` records several requests for one aggregate in one
-transaction, each checked as above: all of them, or none.
+transaction, each checked as above: all of them, or none. ``execute_each`` does
+the same for several requests that each change an aggregate of their own (the
+monitor's raised alerts, one ``Alert`` each).
 
 The first administrator is the one exception to step 1: on a ledger without any
 officer, ``officer.enrol`` may be signed by the very key it enrols.
@@ -30,11 +32,18 @@ from collections.abc import Callable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
-from api.alerts import apply_resolution, resolution_target, resolve_signature
+from api.alerts import (
+    alert_target,
+    apply_raise,
+    apply_resolution,
+    raise_signature,
+    resolve_signature,
+)
 from api.app import FundLedger
 from api.requests import InvalidRequest, SignedRequest
 from domain.awards import check_person_payment
@@ -353,9 +362,8 @@ COMMANDS: dict[str, Command] = {
             check=_check_status_school,
         ),
         _command("roll.erase_personal_data", CountyRolls.erase_personal_data, _rolls),
-        Command(
-            "alert.resolve", resolve_signature, resolution_target, apply_resolution
-        ),
+        Command("alert.raise", raise_signature, alert_target, apply_raise),
+        Command("alert.resolve", resolve_signature, alert_target, apply_resolution),
         _command(
             "officer.enrol",
             OfficerRegistry.enrol,
@@ -545,6 +553,64 @@ def uncache(ledger: FundLedger, aggregate: Aggregate | None) -> None:
     if aggregate is not None and cache is not None:
         with suppress(KeyError):
             cache.get(aggregate.id, evict=True)
+
+
+def execute_each(
+    ledger: FundLedger,
+    requests: Sequence[SignedRequest],
+    units: Registry | None = None,
+) -> list[Receipt]:
+    """Check and apply requests that change an aggregate each; record them at once.
+
+    For many small requests whose aggregates differ (the monitor's raised
+    alerts): each request is checked exactly as ``execute`` checks it, in order,
+    then every new request and its events are saved in one transaction, each
+    request followed by its own events, so all are recorded or none is. A
+    request recorded before answers with its original receipt and is not saved
+    again. Two requests that would change one aggregate are refused: each would
+    change its own copy, and only one could be saved.
+    """
+    units = units or ledger.units
+    for attempt in range(RETRIES):
+        receipts: list[Receipt | None] = []
+        pending: list[tuple[AcceptedRequest, Aggregate]] = []
+        changed: set[UUID] = set()
+        for signed in requests:
+            previous = _replayed(ledger, signed)
+            receipts.append(previous)
+            if previous is not None:
+                continue
+            aggregate, actor = _check_and_apply(ledger, signed, units)
+            if aggregate.id in changed:
+                raise InvalidRequest(
+                    "requests executed each on its own must change different "
+                    f"aggregates; two change {aggregate.id}"
+                )
+            changed.add(aggregate.id)
+            request_id = str(signed.request["request_id"])
+            pending.append((_accepted(signed, request_id, actor), aggregate))
+        if not pending:
+            return [receipt for receipt in receipts if receipt is not None]
+
+        # Each request's record, then its aggregate's events, request by request.
+        counts = [len(aggregate.pending_events) for _, aggregate in pending]
+        try:
+            recordings = ledger.save(*(item for pair in pending for item in pair))
+        except IntegrityError:
+            if attempt == RETRIES - 1:
+                raise
+            continue
+        ids = iter(recording.notification.id for recording in recordings)
+        new = iter(
+            Receipt(
+                record.digest,
+                ledger.log_recorder.positions([next(ids) for _ in range(1 + count)]),
+                False,
+            )
+            for (record, _), count in zip(pending, counts, strict=True)
+        )
+        return [receipt or next(new) for receipt in receipts]
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _replayed(ledger: FundLedger, signed: SignedRequest) -> Receipt | None:

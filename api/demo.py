@@ -10,6 +10,14 @@ and one reversed, as corrections are.
 Request ids are fixed, so running the demo twice records nothing new the second
 time: the requests are replays.
 
+The administrator also enrols the rules engine's own officer (role
+``monitor``, the administrator's jurisdiction, key ``demo-demo-monitor.key``,
+``enrol_monitor``). ``raise_found_alerts`` (``fundledger demo --raise-alerts``)
+then brings the views up to date and lets the monitor raise every alert the
+fraud rules found as an ``alert.raise`` event of the log. It is not the default:
+views, like rules, follow the log after the fact, and a worker may be following
+this very ledger.
+
 ``run_synthetic`` dispatches to the synthetic province (``api.province``),
 which ``fundledger demo --scale`` builds instead of this sample.
 """
@@ -20,13 +28,19 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from api.alert_raiser import Raised, raise_alerts, unraised_in
 from api.app import FundLedger
 from api.commands import execute
+from api.person_facts import VaultReader
 from api.province import run_province
 from api.requests import OfficerKey, parse_request
 from api.vault_store import DeploymentSecrets, Vault
+from api.views import build_projections
 from domain.resident_id import check_character
 from domain.vault import PersonalData
+from projections.rules import FraudRules
+from projections.runner import ProjectionRunner
+from projections.store import ViewStore
 
 YEAR = 2026
 PREFECTURE = "422800"  # Enshi Tujia and Miao Autonomous Prefecture
@@ -241,6 +255,48 @@ def run_demo(
             reason="paid to the wrong school account; to be paid again",
         )
     return ledger.log_recorder.log_size() - before
+
+
+def enrol_monitor(
+    ledger: FundLedger, admin: OfficerKey, key_directory: Path
+) -> OfficerKey:
+    """The demo's monitor, enrolled once for the administrator's jurisdiction."""
+    monitor = _officer_key(key_directory, "officer:demo-monitor")
+    officer, _ = ledger.registry().officer_of_key(admin.key_id)
+    document = admin.sign(
+        "officer.enrol",
+        {
+            "officer_id": monitor.officer_id,
+            "name": "规则监测",
+            "role": "monitor",
+            "jurisdiction": officer.jurisdiction,
+            "public_key": monitor.public_key_hex,
+        },
+        request_id="demo-enrol-monitor",
+        signed_at=SIGNED_AT,
+    )
+    execute(ledger, parse_request(document))
+    return monitor
+
+
+def raise_found_alerts(
+    ledger: FundLedger, secrets: DeploymentSecrets, monitor: OfficerKey
+) -> Raised:
+    """Bring every view up to date, raise what the rules found, update again.
+
+    The second update lets the alerts table show where each alert was raised.
+    """
+    reader = VaultReader(Vault(ledger.log_recorder, secrets))
+    with ViewStore(ledger.storage) as store:
+        runner = ProjectionRunner(
+            store, build_projections(ledger, reader), before_batch=reader.prefetch
+        )
+        runner.update()
+        rules = runner.projection(FraudRules.name)
+        assert isinstance(rules, FraudRules)  # noqa: S101 - build_projections
+        raised = raise_alerts(ledger, monitor, unraised_in(rules))
+        runner.update()
+    return raised
 
 
 def run_synthetic(

@@ -35,6 +35,8 @@ class Role(StrEnum):
     APPROVER = "approver"  # 审核: approves or rejects payments, reverses mistakes
     AUDITOR = "auditor"  # 审计: resolves fraud alerts, exports evidence
     ADMINISTRATOR = "administrator"  # manages officers and their keys
+    # The fraud rules' own key: raises the alerts the rules found, nothing else.
+    MONITOR = "monitor"
 
 
 # Which role may ask for which command. Everything not listed is refused.
@@ -58,6 +60,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "roll.delist_poor": frozenset({Role.RECORDER}),
     "roll.record_status": frozenset({Role.RECORDER}),
     "roll.erase_personal_data": frozenset({Role.ADMINISTRATOR}),
+    "alert.raise": frozenset({Role.MONITOR}),
     "alert.resolve": frozenset({Role.AUDITOR}),
     "officer.enrol": frozenset({Role.ADMINISTRATOR}),
     "officer.change_role": frozenset({Role.ADMINISTRATOR}),

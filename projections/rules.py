@@ -1,9 +1,11 @@
 """The fraud rules R01 to R15 as one pure projection, with alerts and resolutions.
 
-``FraudRules`` follows the log's entries and raises an alert (a row of the
+``FraudRules`` follows the log's entries and finds an alert (a row of the
 public ``alerts`` table, with the entries behind it as evidence) whenever a
-rule finds a pattern; an auditor's ``AlertResolutions.AlertResolved`` entry sets
-the alert's status. Rules never refuse anything: the domain refused what it
+rule finds a pattern. The rules engine's monitor then raises it in the log
+(``api.alert_raiser``: a signed ``alert.raise``, entry ``Alert.Raised``), which
+the row shows as ``raised_seq``; an auditor's ``AlertResolutions.AlertResolved``
+entry sets the alert's status. Rules never refuse anything: the domain refused what it
 could when the event was recorded, and what is left is flagged for a person to
 look at. ``docs/fraud-rules.md`` defines each rule exactly, with its evidence.
 
@@ -30,6 +32,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from domain.alerts import alert_id_of
 from domain.policy import Policy, load_policy
 from projections.feed import LoggedEvent
 from projections.people import PersonLookup, no_lookup
@@ -38,7 +41,6 @@ from projections.rules_core import (
     NAMES,
     POOR,
     STATUS,
-    alert_id_of,
     dumps,
     loads,
     parse_day,
@@ -55,6 +57,9 @@ __all__ = ["ALERTS", "FraudRules", "alert_id_of", "name_stem"]
 
 class FraudRules(MoneyRules):
     """R01 to R15 over the log; alerts in the public ``alerts`` table."""
+
+    # 2: alerts show where the log raised them (``raised_seq``).
+    version = 2
 
     def __init__(
         self,
@@ -91,6 +96,8 @@ class FraudRules(MoneyRules):
                     handler(event, county)
             elif event.name in self._starts:
                 self.on_started(event, self._starts[event.name])
+            elif event.name == "Alert.Raised":
+                self.on_alert_raised(event)
             elif event.name == "AlertResolutions.AlertResolved":
                 self.on_alert_resolved(event)
         except (KeyError, TypeError, ValueError, AttributeError) as error:

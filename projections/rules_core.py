@@ -1,10 +1,11 @@
 """The fraud rules' tables, alerts and the bookkeeping every rule shares.
 
 ``FraudRules`` (``projections.rules``) is built from mixins over ``RulesBase``:
-this module declares every table, raises and resolves alerts, and maps a log
-stream to its county. The rules themselves live in ``rules_payments`` (one
-payment against the rolls, the policy and the person's other payments) and
-``rules_money`` (budgets, earmarks and split contracts).
+this module declares every table, raises alerts, marks them raised in the log
+and resolved, and maps a log stream to its county. The rules themselves live
+in ``rules_payments`` (one payment against the rolls, the policy and the
+person's other payments) and ``rules_money`` (budgets, earmarks and split
+contracts).
 
 Invariants:
 
@@ -12,9 +13,13 @@ Invariants:
   entry, a budget's totals, a person's facts) is in a private table, so a
   projection restored from its rows continues exactly like one that never
   stopped. Lists inside a row are JSON text, in log order.
-- ``alert_id`` is a pure function of the rule and its subject, so the same
-  fraud found again (incrementally, from scratch, after a restart) is the same
-  alert, and a resolution names it for good.
+- ``alert_id`` is a pure function of the rule and its subject
+  (``domain.alerts.alert_id_of``), so the same fraud found again
+  (incrementally, from scratch, after a restart) is the same alert, and the
+  log's ``Alert.Raised`` and resolutions name it for good.
+- An alert's ``raised_seq`` is the position of the log's ``Alert.Raised`` for
+  it (None until the monitor raised it), whichever of the two came first: a
+  raise the rules had not found yet waits in a private table until they do.
 - Alerts and their subjects carry pseudonyms and codes only, never personal
   data; a summary states the values that broke the rule.
 - Evidence of an alert is every entry involved, each cited once, in log order.
@@ -22,12 +27,12 @@ Invariants:
 
 from __future__ import annotations
 
-import hashlib
 from datetime import date, datetime, timedelta
 from typing import Any, ClassVar
 
 import orjson
 
+from domain.alerts import alert_id_of
 from domain.policy import Policy, RateKind
 from projections.base import Column, Key, Projection, Table
 from projections.feed import LoggedEvent
@@ -66,6 +71,7 @@ POOLS = "rule_pools"
 EARMARKS = "rule_earmarks"
 SPLITS = "rule_splits"
 UNMATCHED = "rule_unmatched_resolutions"
+RAISES = "rule_early_raises"
 YEARS = "rule_person_years"
 FLOORS = "rule_floor_years"
 
@@ -82,6 +88,7 @@ TABLES = (
             "first_seq:INTEGER",
             "status",
             "reason",
+            "raised_seq:INTEGER",
         ),
     ),
     Table(STREAMS, _columns("stream"), _columns("county", "kind"), public=False),
@@ -212,7 +219,16 @@ TABLES = (
         _columns("alert_id", "outcome", "reason", "county"),
         public=False,
     ),
+    Table(
+        RAISES,
+        _columns("alert_id"),
+        _columns("seq:INTEGER", "county"),
+        public=False,
+    ),
 )
+
+# Column positions in rows of ALERTS (values only, without the key).
+A_RULE, A_COUNTY, A_SUMMARY, A_FIRST, A_STATUS, A_RAISED = 0, 1, 4, 5, 6, 8
 
 # Column positions in rows of PAYMENTS (values only, without the key).
 P_PROGRAMME, P_YEAR, P_TERM, P_KIND, P_PAYEE, P_AMOUNT = 0, 1, 2, 3, 4, 5
@@ -220,12 +236,6 @@ P_SCHOOL, P_ACCOUNT, P_HEADCOUNT, P_PROPOSED, P_STATUS, P_APPROVED = 6, 7, 8, 9,
 P_PLACE, P_HOUSEHOLD, P_STATUS_SEQ = 12, 13, 14
 
 BEIJING = timedelta(hours=8)
-
-
-def alert_id_of(rule: str, subject_kind: str, subject_ref: str) -> str:
-    """The alert's id: 16 hex digits of SHA-256 over rule and subject."""
-    text = f"{rule}\x1f{subject_kind}\x1f{subject_ref}".encode()
-    return hashlib.sha256(text).hexdigest()[:16]
 
 
 def dumps(value: Any) -> str:
@@ -340,16 +350,56 @@ class RulesBase(Projection):
         key = (alert_id,)
         row = self.row(ALERTS, key)
         if row is None:
-            self.put(
-                ALERTS,
-                key,
-                (rule, county, subject_kind, subject_ref, summary, seq, OPEN, None),
-            )
-        elif row[4] != summary:
-            self.put(ALERTS, key, (*row[:4], summary, *row[5:]))
+            raised = self._early_raise(alert_id, county)
+            values = (rule, county, subject_kind, subject_ref, summary, seq, OPEN)
+            self.put(ALERTS, key, (*values, None, raised))
+            if raised is not None:
+                self.cite(ALERTS, key, raised)
+        elif row[A_SUMMARY] != summary:
+            self.put(ALERTS, key, (*row[:A_SUMMARY], summary, *row[A_SUMMARY + 1 :]))
         for cited in sorted({s for s in evidence if s is not None} | {seq}):
             self.cite(ALERTS, key, cited)
         return alert_id
+
+    def withdrawable(self, row: Any) -> bool:
+        """Whether an alert may be withdrawn when what it flagged stops holding.
+
+        NOTE: only while nobody acted on it: once the log raised it (or an
+        auditor resolved it), the public row stays to show what the log says.
+        """
+        return bool(row[A_STATUS] == OPEN and row[A_RAISED] is None)
+
+    def _early_raise(self, alert_id: str, county: str | None) -> int | None:
+        """The position of a raise that came before the rules found the alert."""
+        waiting = self.row(RAISES, (alert_id,))
+        if waiting is None or waiting[1] != county:
+            return None
+        self.delete(RAISES, (alert_id,))
+        return int(waiting[0])
+
+    def on_alert_raised(self, event: LoggedEvent) -> None:
+        """The monitor raised an alert in the log: its row shows the position.
+
+        A raise of an alert the rules have not found (yet) waits aside, and is
+        taken up when they find it; one naming another county than the alert's
+        never is. A second raise of one alert (the domain refuses it) changes
+        nothing.
+        """
+        body = event.body
+        alert_id = body.get("alert_id")
+        if not isinstance(alert_id, str):
+            return
+        county = _text_or_none(body.get("county"))
+        key = (alert_id,)
+        row = self.row(ALERTS, key)
+        if row is None:
+            if self.row(RAISES, key) is None:
+                self.put(RAISES, key, (event.seq, county))
+            return
+        if row[A_RAISED] is not None or row[A_COUNTY] != county:
+            return
+        self.put(ALERTS, key, (*row[:A_RAISED], event.seq))
+        self.cite(ALERTS, key, event.seq)
 
     def on_alert_resolved(self, event: LoggedEvent) -> None:
         """An auditor's resolution sets the alert's status and reason.
@@ -383,7 +433,9 @@ class RulesBase(Projection):
                 ),
             )
             return
-        self.put(ALERTS, key, (*row[:6], str(outcome), str(reason)))
+        self.put(
+            ALERTS, key, (*row[:A_STATUS], str(outcome), str(reason), row[A_RAISED])
+        )
         self.cite(ALERTS, key, event.seq)
 
     # Persons -----------------------------------------------------------------------

@@ -23,6 +23,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from domain.alerts import alert_id_of
 from domain.policy import RateKind
 from projections.feed import LoggedEvent
 from projections.rules_core import (
@@ -31,7 +32,6 @@ from projections.rules_core import (
     BUDGETS,
     FLOORS,
     HOUSEHOLDS,
-    OPEN,
     P_ACCOUNT,
     P_AMOUNT,
     P_APPROVED,
@@ -54,7 +54,6 @@ from projections.rules_core import (
     TERMS,
     YEARS,
     RulesBase,
-    alert_id_of,
     beijing_day,
     dumps,
     loads,
@@ -495,7 +494,8 @@ class PaymentRules(RulesBase):
 
         The year is not over when a payment arrives, so this alert stands only
         while the condition holds: the missing term's payment, approved later,
-        withdraws it again, unless an auditor has resolved it by then.
+        withdraws it again, unless the log raised it or an auditor resolved it
+        by then.
         """
         person, year = row[P_PAYEE], row[P_YEAR]
         key = (person, year)
@@ -538,5 +538,5 @@ class PaymentRules(RulesBase):
                 continue
             alert = (alert_id_of("R04", "person-year", subject),)
             existing = self.row(ALERTS, alert)
-            if existing is not None and existing[6] == OPEN:
+            if existing is not None and self.withdrawable(existing):
                 self.delete(ALERTS, alert)

@@ -250,6 +250,28 @@ class LogBuilder:
 
     # Alerts --------------------------------------------------------------------------
 
+    def raise_alert(
+        self,
+        alert_id: str,
+        rule: str,
+        county: str | None,
+        evidence: list[int] | None = None,
+    ) -> int:
+        """The monitor's ``Alert.Raised`` (subject and summary do not matter)."""
+        return self._add(
+            f"raised-{alert_id}",
+            "Alert.Raised",
+            {
+                "alert_id": alert_id,
+                "rule": rule,
+                "county": county,
+                "subject_kind": "subject",
+                "subject_ref": "ref",
+                "summary": "found",
+                "evidence": evidence or [0],
+            },
+        )
+
     def resolve(
         self, alert_id: str, outcome: str, reason: str, county: str | None = None
     ) -> int:

@@ -274,6 +274,20 @@ def test_r04_a_resolved_year_alert_stays_when_the_term_is_paid() -> None:
     assert row[6] == "confirmed"
 
 
+def test_r04_a_raised_year_alert_stays_when_the_term_is_paid() -> None:
+    log = LogBuilder()
+    vocational(log)
+    log.pay(A, "sv1", "SV_GRANT", 2026, "spring", ANNA, 100_000)
+    log.pay(A, "voc1", "VOC_POOR_EXTRA", 2026, "spring", ANNA, 150_000)
+    log.pay(A, "sv2", "SV_GRANT", 2026, "autumn", ANNA, 100_000)
+    alert_id = alert_id_of("R04", "person-year", f"{ANNA}/VOC_POOR_EXTRA/2026")
+    raised = log.raise_alert(alert_id, "R04", A)
+    log.pay(A, "voc2", "VOC_POOR_EXTRA", 2026, "autumn", ANNA, 150_000)
+    row = run(log).get("alerts", (alert_id,))
+    assert row is not None
+    assert (row[6], row[8]) == ("open", raised)
+
+
 # R05 ------------------------------------------------------------------------------
 
 
@@ -627,7 +641,7 @@ def test_a_resolution_sets_status_and_reason() -> None:
     rules = run(log)
     row = rules.get("alerts", (alert_id,))
     assert row is not None
-    assert row[6:] == ("recovered", "repaid by the county")
+    assert row[6:8] == ("recovered", "repaid by the county")
     assert rules.evidence("alerts", (alert_id,))[-1] == resolved
 
 
@@ -647,8 +661,46 @@ def test_a_resolution_that_does_not_match_changes_nothing(
     rules = run(log)
     row = rules.get("alerts", (alert_id,))
     assert row is not None
-    assert row[6:] == ("open", None)
+    assert row[6:8] == ("open", None)
     assert len(list(rules.rows("rule_unmatched_resolutions"))) == 1
+
+
+def test_a_raise_in_the_log_shows_where_the_alert_was_raised() -> None:
+    log, alert_id = double_claim()
+    raised = log.raise_alert(alert_id, "R01", B)
+    log.raise_alert(alert_id, "R01", B)  # a second raise (refused by the domain)
+    rules = run(log)
+    row = rules.get("alerts", (alert_id,))
+    assert row is not None
+    assert row[6:] == ("open", None, raised)
+    assert rules.evidence("alerts", (alert_id,))[-1] == raised
+
+
+def test_a_raise_before_the_rules_found_the_alert_is_taken_up() -> None:
+    log = LogBuilder()
+    alert_id = alert_id_of("R01", "claim", f"{ANNA}/HS_GRANT/2026/autumn")
+    early = log.raise_alert(alert_id, "R01", B)
+    before = run(log)
+    assert list(before.rows("alerts")) == []
+    assert len(list(before.rows("rule_early_raises"))) == 1
+
+    claimed, _ = double_claim()
+    for event in claimed.events:
+        log._add(event.stream, event.name, event.body)
+    rules = run(log)
+    row = rules.get("alerts", (alert_id,))
+    assert row is not None
+    assert row[8] == early
+    assert early in rules.evidence("alerts", (alert_id,))
+    assert list(rules.rows("rule_early_raises")) == []
+
+
+def test_a_raise_naming_another_county_changes_nothing() -> None:
+    log, alert_id = double_claim()
+    log.raise_alert(alert_id, "R01", A)  # the alert is the second county's
+    row = run(log).get("alerts", (alert_id,))
+    assert row is not None
+    assert row[8] is None
 
 
 def test_a_malformed_entry_is_skipped() -> None:

@@ -1,6 +1,6 @@
 """End to end: a double claim recorded through the real CLI on SQLite, found by
-the rules over the ledger's entries (R01), then resolved by a signed auditor
-request and seen resolved."""
+the rules over the ledger's entries (R01), raised in the log by the monitor's
+signed request, then resolved by a signed auditor request and seen resolved."""
 
 from __future__ import annotations
 
@@ -48,7 +48,7 @@ def test_a_double_claim_across_two_counties_is_found_and_resolved(
 ) -> None:
     cli = Cli(f"sqlite:///{tmp_path / 'ledger.db'}", tmp_path / "log.key", tmp_path)
     cli.ok("init", "--origin", ORIGIN)
-    for role in ("recorder", "approver", "auditor"):
+    for role in ("recorder", "approver", "auditor", "monitor"):
         cli.ok(
             "officer", "enrol", "--key", "fundledger-admin.key",
             "--id", f"officer:{role}", "--name", role, "--role", role,
@@ -99,7 +99,22 @@ def test_a_double_claim_across_two_counties_is_found_and_resolved(
     assert row[6] == "open"
     assert len(rules.evidence("alerts", (alert_id,))) == 6
 
-    # 2. Only an auditor may resolve it.
+    # 2. Raised in the log by the monitor, and by nobody else; not resolved
+    # before it was raised.
+    unraised = cli.run(
+        "alert", "resolve", str(alert_id), "--outcome", "confirmed",
+        "--reason", "paid twice", "--key", "auditor.key",
+    )  # fmt: skip
+    assert_one_line_error(unraised, "never raised")
+    cli.ok("views", "update")
+    size = cli.ok("log", "checkpoint").splitlines()[1]
+    refused = cli.run("alert", "raise", "--key", "recorder.key")
+    assert_one_line_error(refused, "may not alert.raise")
+    assert cli.ok("log", "checkpoint").splitlines()[1] == size
+    assert b"raised 1 alerts" in cli.ok("alert", "raise", "--key", "monitor.key")
+    assert b"raised 0 alerts" in cli.ok("alert", "raise", "--key", "monitor.key")
+
+    # 3. Only an auditor may resolve it.
     refused = cli.run(
         "alert", "resolve", str(alert_id), "--outcome", "confirmed",
         "--reason", "paid twice", "--key", "recorder.key",
@@ -110,14 +125,15 @@ def test_a_double_claim_across_two_counties_is_found_and_resolved(
         "--reason", "paid in both counties", "--key", "auditor.key",
     )  # fmt: skip
 
-    # 3. The resolution is in the log, verifies, and the alert is confirmed.
+    # 4. The resolution is in the log, verifies, and the alert is confirmed.
     assert cli.ok("verify").startswith(b"OK ")
     rules = rules_over(cli)
     resolved = rules.get("alerts", (alert_id,))
     assert resolved is not None
-    assert resolved[6:] == ("confirmed", "paid in both counties")
+    assert resolved[6:8] == ("confirmed", "paid in both counties")
+    assert isinstance(resolved[8], int)
 
-    # 4. Kept by the runner in the ledger's database, in small batches, the
+    # 5. Kept by the runner in the ledger's database, in small batches, the
     # rules' rows come back as they were made.
     ledger, _ = open_ledger(parse_url(cli.db), None, app_class=FundLedger)
     try:

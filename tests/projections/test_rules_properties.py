@@ -1,5 +1,7 @@
 """Alerts raised step by step, with restarts from stored rows, equal alerts
-raised from scratch; every row has its table's shape."""
+raised from scratch; every row has its table's shape. The monitor's raises
+(``Alert.Raised``) come at any point, before or after the rules find the alert,
+naming its county or another."""
 
 from __future__ import annotations
 
@@ -80,6 +82,8 @@ operations = st.one_of(
     st.tuples(
         st.just("resolve"), person, st.sampled_from(("confirmed", "dismissed")),
     ),
+    st.tuples(st.just("raise-r04"), person, county),
+    st.tuples(st.just("raise"), person, county),
 )  # fmt: skip
 
 
@@ -116,6 +120,12 @@ def build(steps: list[tuple[Any, ...]]) -> LogBuilder:
         elif kind == "resolve-r04":
             subject = f"{args[0]}/VOC_POOR_EXTRA/2026"
             log.resolve(alert_id_of("R04", "person-year", subject), args[1], "checked")
+        elif kind == "raise-r04":
+            subject = f"{args[0]}/VOC_POOR_EXTRA/2026"
+            log.raise_alert(alert_id_of("R04", "person-year", subject), "R04", args[1])
+        elif kind == "raise":
+            subject = f"{args[0]}/HS_GRANT/2026/autumn"
+            log.raise_alert(alert_id_of("R01", "claim", subject), "R01", args[1])
         else:
             subject = f"{args[0]}/HS_GRANT/2026/autumn"
             log.resolve(alert_id_of("R01", "claim", subject), args[1], "checked")

@@ -1,8 +1,9 @@
 """What the HTTP API tests share: a demo ledger served through the real app.
 
 Ledgers are built as a user builds them, with the CLI's ``init`` and ``demo``
-(with the secrets file, so synthetic students are vaulted and paid), and the
-views are brought up to date with ``views update``, as a follower would.
+(with the secrets file, so synthetic students are vaulted and paid, and
+``--raise-alerts``, so the demo's monitor raises their alerts in the log), and
+the views are brought up to date with ``views update``, as a follower would.
 """
 
 from __future__ import annotations
@@ -79,11 +80,12 @@ class Served:
 
 
 def build_demo(url: str, directory: Path) -> None:
-    """init + demo (with students) + views update, through the CLI."""
+    """init + demo (with students) + views update + the alerts raised by the
+    demo's monitor, through the CLI."""
     options = Served(url, directory, None).options  # type: ignore[arg-type]
     admin = str(directory / "admin.key")
     assert main([*options, "init", "--origin", ORIGIN, "--admin-key", admin]) == 0
-    assert main([*options, "demo", "--key", admin]) == 0
+    assert main([*options, "demo", "--key", admin, "--raise-alerts"]) == 0
     assert main([*options, "views", "update"]) == 0
 
 

@@ -8,8 +8,9 @@ prefecture whose role would allow it. Only the cells that
 problem document and leaves the log exactly as long as it was.
 
 Each command's parameters are valid for the demo ledger plus a few things set
-up first (pending payments, listed persons, officers to change), so that an
-allowed cell fails only if authorisation is wrong.
+up first (pending payments, listed persons, officers to change, an alert the
+demo's monitor raised), so that an allowed cell fails only if authorisation is
+wrong.
 """
 
 from __future__ import annotations
@@ -21,12 +22,13 @@ from typing import Any
 
 from api.commands import COMMANDS
 from api.requests import OfficerKey
+from domain.alerts import alert_id_of
 from domain.officers import PERMISSIONS
 from tests.api.http.support import COUNTY, Served, assert_problem
 
 PREFECTURE = "422800"
 ELSEWHERE = "420100"  # Wuhan: outside Enshi
-ROLES = ("recorder", "approver", "auditor", "administrator")
+ROLES = ("recorder", "approver", "auditor", "administrator", "monitor")
 
 Params = Callable[[int], dict[str, Any]]
 
@@ -49,6 +51,7 @@ class World:
         self.elsewhere: dict[str, OfficerKey] = {}
         self.targets: dict[str, OfficerKey] = {}
         self.revoked = OfficerKey.generate("officer:authz-revoked")
+        self.raised_alert = ""
 
     def send(self, key: OfficerKey, command: str, **params: Any) -> None:
         response = self.served.post(key.sign(command, params))
@@ -68,7 +71,7 @@ class World:
         return key
 
     def set_up(self) -> None:
-        for role in ("auditor", "administrator"):
+        for role in ("auditor", "administrator", "monitor"):
             self.keys[role] = self.enrol(f"officer:authz-{role}", role, PREFECTURE)
         for role in ROLES:
             self.elsewhere[role] = self.enrol(f"officer:far-{role}", role, ELSEWHERE)
@@ -79,6 +82,11 @@ class World:
         key = self.enrol("officer:authz-revoked", "administrator", PREFECTURE)
         self.revoked = key
         self.send(self.admin, "officer.revoke_key", key_id=key.key_id, reason="left")
+
+        alerts = self.served.client.get("/audit/alerts").json()["alerts"]
+        self.raised_alert = next(
+            a["alert_id"] for a in alerts if a["raised_seq"] is not None
+        )
 
         recorder = self.keys["recorder"]
         for payment_id in ("authz-approve", "authz-approve-batch", "authz-reject"):
@@ -220,9 +228,24 @@ class World:
             "roll.erase_personal_data": lambda n: (
                 county | {"person_ref": person("erase"), "reason": "authz"}
             ),
+            "alert.raise": lambda n: (
+                county
+                | {
+                    "alert_id": alert_id_of("R13", "duplicate", f"authz-{n}"),
+                    "rule": "R13",
+                    "subject_kind": "duplicate",
+                    "subject_ref": f"authz-{n}",
+                    "summary": "authz",
+                    "evidence": [0, n],
+                }
+            ),
             "alert.resolve": lambda n: (
                 county
-                | {"alert_id": f"{n:016x}", "outcome": "dismissed", "reason": "authz"}
+                | {
+                    "alert_id": self.raised_alert,
+                    "outcome": "dismissed",
+                    "reason": f"authz {n}",
+                }
             ),
             "officer.enrol": lambda n: {
                 "officer_id": f"officer:new-{n}",
