@@ -27,6 +27,7 @@ officer, ``officer.enrol`` may be signed by the very key it enrols.
 from __future__ import annotations
 
 import base64
+import functools
 import inspect
 from collections.abc import Callable, Sequence
 from contextlib import suppress
@@ -97,23 +98,28 @@ class Command:
 
     def parameters(self) -> set[str]:
         """The parameters a request must give (all of the method's keywords)."""
-        names = set(inspect.signature(self.method).parameters) - {
-            "self",
-            "actor",
-            "signatures",
-            "approval_needed",
-        }
+        names, _ = _keywords(self.method)
+        names -= {"self", "actor", "signatures", "approval_needed"}
         scoped = self.name.startswith(("fund.", "roll.", "school."))
-        return names | ({"county"} if scoped else set())
+        return set(names) | ({"county"} if scoped else set())
 
     def required(self) -> set[str]:
         """Parameters without a default value."""
-        defaults = {
-            name
-            for name, parameter in inspect.signature(self.method).parameters.items()
-            if parameter.default is not inspect.Parameter.empty
-        }
+        _, defaults = _keywords(self.method)
         return self.parameters() - defaults
+
+
+@functools.cache
+def _keywords(method: Callable[..., Any]) -> tuple[frozenset[str], frozenset[str]]:
+    """A method's parameter names, and those with a default: read once each,
+    not for every request (``inspect.signature`` is slow)."""
+    parameters = inspect.signature(method).parameters
+    defaults = {
+        name
+        for name, parameter in parameters.items()
+        if parameter.default is not inspect.Parameter.empty
+    }
+    return frozenset(parameters), frozenset(defaults)
 
 
 def _county(_: FundLedger, params: dict[str, Any]) -> tuple[str, ...]:
