@@ -36,6 +36,7 @@ from api.http.receipts import ConcurrentChange
 from api.requests import BadSignature, InvalidRequest
 from api.vault_store import NoSecrets
 from domain import errors as domain_errors
+from domain.alerts import AlertAlreadyRaised, AlertNotRaised
 from domain.errors import DomainError
 from domain.officers import (
     DuplicateOfficer,
@@ -105,6 +106,8 @@ STATUS: tuple[tuple[type[BaseException], int], ...] = (
     (domain_errors.FundNotOpen, 409),
     (DuplicateOfficer, 409),
     (LastAdministrator, 409),
+    (AlertAlreadyRaised, 409),
+    (AlertNotRaised, 409),
     (ViewOutdated, 409),
     (IntegrityError, 409),
     # The request is well formed but its content breaks a rule.

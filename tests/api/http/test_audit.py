@@ -127,3 +127,21 @@ def test_export_ranges(served: Served) -> None:
     too_far = served.client.get("/audit/export", params={"stop": served.size() + 1})
     assert_problem(too_far, 404, "out-of-range")
     assert_problem(served.client.get("/audit/export?start=9&stop=3"), 404)
+
+
+def test_raising_an_alert_the_log_holds_is_a_conflict(served: Served) -> None:
+    alert = open_alert(served)
+    assert alert["raised_seq"] is not None  # the demo's monitor raised it
+    params = {
+        "alert_id": alert["alert_id"],
+        "rule": alert["rule"],
+        "subject_kind": alert["subject_kind"],
+        "subject_ref": alert["subject_ref"],
+        "summary": alert["summary"],
+        "evidence": [seq for seq in alert["evidence"] if seq != alert["raised_seq"]],
+        "county": alert["county"],
+    }
+    size = served.size()
+    again = served.key("demo-monitor").sign("alert.raise", params)
+    assert_problem(served.post(again), 409, "alert-already-raised")
+    assert served.size() == size
