@@ -132,7 +132,8 @@ ALERTS = {
             "first_seq": 31,
             "status": "open",
             "reason": None,
-            "evidence": [31, 33, 35],
+            "raised_seq": 38,
+            "evidence": [31, 33, 35, 38],
         }
     ],
 }
