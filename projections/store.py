@@ -374,6 +374,8 @@ class ViewStore:
 
         Safe to call from several processes at once: every statement is
         idempotent, and a lost race to create a table is simply tried again.
+        A view stored from another declaration is left as it is, to be rebuilt
+        (its position says ``outdated``).
         """
         check_declaration(projection)
         name = projection.name
@@ -387,8 +389,20 @@ class ViewStore:
                 self._create_shared_tables()
                 self._tracker(name).create_table()
                 with self._transaction(commit=True) as cursor:
-                    for statement in self._create_statements(projection):
-                        cursor.execute(statement)
+                    # Tables of another declaration wait for ``rebuild`` as they
+                    # are: an index on a column they lack would fail here.
+                    cursor.execute(
+                        self._sql(
+                            f"SELECT declaration FROM {POSITIONS} WHERE projection = ?"
+                        ),
+                        [name],
+                    )
+                    stored = cursor.fetchone()
+                    if stored is None or stored["declaration"] == declaration(
+                        projection
+                    ):
+                        for statement in self._create_statements(projection):
+                            cursor.execute(statement)
                     cursor.execute(
                         self._sql(
                             f"INSERT INTO {POSITIONS} (projection, position, "
