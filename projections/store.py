@@ -389,20 +389,8 @@ class ViewStore:
                 self._create_shared_tables()
                 self._tracker(name).create_table()
                 with self._transaction(commit=True) as cursor:
-                    # Tables of another declaration wait for ``rebuild`` as they
-                    # are: an index on a column they lack would fail here.
-                    cursor.execute(
-                        self._sql(
-                            f"SELECT declaration FROM {POSITIONS} WHERE projection = ?"
-                        ),
-                        [name],
-                    )
-                    stored = cursor.fetchone()
-                    if stored is None or stored["declaration"] == declaration(
-                        projection
-                    ):
-                        for statement in self._create_statements(projection):
-                            cursor.execute(statement)
+                    # A write first: on SQLite a transaction that read before it
+                    # writes cannot wait for the lock, and fails when it races.
                     cursor.execute(
                         self._sql(
                             f"INSERT INTO {POSITIONS} (projection, position, "
@@ -411,6 +399,17 @@ class ViewStore:
                         ),
                         [name, declaration(projection)],
                     )
+                    # Tables of another declaration wait for ``rebuild`` as they
+                    # are: an index on a column they lack would fail here.
+                    cursor.execute(
+                        self._sql(
+                            f"SELECT declaration FROM {POSITIONS} WHERE projection = ?"
+                        ),
+                        [name],
+                    )
+                    if cursor.fetchone()["declaration"] == declaration(projection):
+                        for statement in self._create_statements(projection):
+                            cursor.execute(statement)
                 break
             except (IntegrityError, ProgrammingError) as error:
                 # A lost race shows as a unique violation on the catalogue or,
