@@ -526,12 +526,12 @@ def execute_together(
                 records.append(_accepted(signed, request_id, actor, digest))
             recordings = ledger.save(*records, aggregate)
         except IntegrityError:
-            uncache(ledger, aggregate)
+            _uncache(ledger, aggregate)
             if attempt == RETRIES - 1:
                 raise
             continue
         except BaseException:
-            uncache(ledger, aggregate)
+            _uncache(ledger, aggregate)
             raise
 
         # The records' events come first, in order, then the aggregate's.
@@ -548,7 +548,7 @@ def execute_together(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def uncache(ledger: FundLedger, aggregate: Aggregate | None) -> None:
+def _uncache(ledger: FundLedger, aggregate: Aggregate | None) -> None:
     """Drop an aggregate that was changed but not saved from the ledger's cache.
 
     A cache that hands out its own objects rather than copies (the synthetic
@@ -736,5 +736,4 @@ __all__ = [
     "check_and_apply",
     "execute",
     "execute_together",
-    "uncache",
 ]

@@ -159,10 +159,6 @@ class GroupCommitter:
                 self._queue.put(waiting)
         return waiting.answer
 
-    def execute(self, signed: SignedRequest) -> Receipt:
-        """``api.commands.execute``, recorded in a group with concurrent ones."""
-        return self.submit(signed).result()
-
     def close(self) -> None:
         """Answer what is queued, then stop the thread."""
         with self._closing:
@@ -296,14 +292,14 @@ class GroupCommitter:
         entries = iter(positions)
         for one, mine in group.saved:
             own = [next(entries) for _ in mine]
-            receipt: Receipt = Receipt(one.signed.digest, own, False)
-            if proven is not None:
-                size, note, proofs = proven
-                own_proofs = tuple(proofs[index] for index, _ in own)
-                receipt = ProvenReceipt(
-                    one.signed.digest, own, False, size, note, own_proofs
-                )
-            one.answer.set_result(receipt)
+            if proven is None:
+                one.answer.set_result(Receipt(one.signed.digest, own, False))
+                continue
+            size, note, proofs = proven
+            own_proofs = tuple(proofs[index] for index, _ in own)
+            one.answer.set_result(
+                ProvenReceipt(one.signed.digest, own, False, size, note, own_proofs)
+            )
 
     def _prove(
         self, entries: list[tuple[int, str]]
@@ -315,10 +311,9 @@ class GroupCommitter:
         """
         if self.log is None or self.log.signer is None or not entries:
             return None
+        indices = [index for index, _ in entries]
         try:
-            size, note = self.log.checkpoint_covering(entries[-1][0] + 1)
-            indices = [index for index, _ in entries]
-            proofs = self.log.inclusion_proofs(indices, size)
+            size, note, proofs = self.log.proven(indices)
         except Exception:  # recorded anyway: proving can be done later
             logger.exception("could not prove a group's receipts")
             return None

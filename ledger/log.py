@@ -191,6 +191,14 @@ class Log:
                 latest = (size, self.checkpoint(size))
             return latest
 
+    def proven(self, indices: Sequence[int]) -> tuple[int, str, list[InclusionProof]]:
+        """A signed checkpoint covering these entries, and each one's proof in it.
+
+        ``checkpoint_covering`` and ``inclusion_proofs``: what a receipt needs.
+        """
+        size, note = self.checkpoint_covering(max(indices) + 1)
+        return size, note, self.inclusion_proofs(indices, size)
+
     def checkpoint(self, size: int | None = None) -> str:
         """Sign, store and return the checkpoint note for ``size`` (default: now)."""
         if self.signer is None:

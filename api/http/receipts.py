@@ -66,8 +66,7 @@ def receipt_document(log: Log, receipt: Receipt) -> dict[str, Any]:
     if isinstance(receipt, ProvenReceipt):  # proven with its group
         size, note, proofs = receipt.size, receipt.checkpoint, list(receipt.proofs)
     else:
-        size, note = log.checkpoint_covering(receipt.entries[-1][0] + 1)
-        proofs = log.inclusion_proofs([index for index, _ in receipt.entries], size)
+        size, note, proofs = log.proven([index for index, _ in receipt.entries])
     entries = [
         {"index": index, "leaf_hash": leaf, "proof": json.loads(proof.to_json())}
         for (index, leaf), proof in zip(receipt.entries, proofs, strict=True)
