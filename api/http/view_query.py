@@ -28,7 +28,8 @@ from typing import Any
 from api.http.problems import BadQuery, NotFound
 from ledger.recorder import LogRecorder
 from projections.base import Column, Projection, Table, Value
-from projections.store import EVIDENCE, POSITIONS, table_name
+from projections.runner import ViewOutdated
+from projections.store import EVIDENCE, POSITIONS, declaration, table_name
 
 MAX_INTEGER = 2**63 - 1
 
@@ -139,10 +140,16 @@ class ViewReader:
             if self.backend == "postgres":
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             cursor.execute(
-                sql(f"SELECT position FROM {POSITIONS} WHERE projection = ?"),
+                sql(
+                    f"SELECT position, declaration FROM {POSITIONS} "
+                    "WHERE projection = ?"
+                ),
                 [projection.name],
             )
             found = cursor.fetchone()
+            if found is not None and found["declaration"] != declaration(projection):
+                # Its tables may lack columns this code reads: rebuild first.
+                raise ViewOutdated(projection.name)
             position = 0 if found is None else int(found["position"])
             cursor.execute(
                 sql(f"SELECT COUNT(*) AS n FROM {sql_table}{where}"), list(params)

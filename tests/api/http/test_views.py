@@ -20,7 +20,7 @@ from api.views import build_projections
 from domain.funds import pool_account
 from ledger.storage import parse_url
 from projections.rules_core import ALERTS
-from projections.store import ViewStore
+from projections.store import POSITIONS, ViewStore
 from tests.api.http.support import COUNTY, Served, assert_problem
 
 
@@ -198,3 +198,21 @@ def test_a_page_is_read_once_per_view_position(
     (before_row,) = first.json()["rows"]
     (after_row,) = after["rows"]
     assert after_row["balance_fen"] == before_row["balance_fen"] + 12_345
+
+
+def test_a_view_built_by_other_code_is_a_conflict_naming_the_rebuild(
+    served: Served,
+) -> None:
+    recorder = served.client.app.state.api.ledger.log_recorder  # type: ignore[attr-defined]
+    with recorder.side_table(commit=True) as cursor:
+        cursor.execute(
+            recorder.sql(
+                f"UPDATE {POSITIONS} SET declaration = ? WHERE projection = ?"
+            ),
+            ['{"version": 0}', "fraud_rules"],
+        )
+    for path in ("/views/fraud_rules/alerts", "/audit/alerts"):
+        response = served.client.get(path)
+        assert_problem(response, 409, "view-outdated")
+        assert "views rebuild fraud_rules" in response.json()["detail"]
+    assert served.client.get("/views/balances/balances").status_code == 200
