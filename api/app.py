@@ -29,7 +29,7 @@ from domain.requests import AcceptedRequest
 from domain.rolls import CountyRolls
 from domain.schools import CountySchools
 from domain.units import Registry, load_hubei
-from ledger.application import LedgerApplication
+from ledger.application import LedgerApplication, LedgerRepository
 from ledger.errors import LedgerMisuse
 
 RETRIES = 5
@@ -197,7 +197,7 @@ class FundLedger(LedgerApplication):
             return
 
 
-class _UnsavedFirst(Repository[UUID]):
+class _UnsavedFirst(LedgerRepository):
     """A repository that answers from unsaved aggregates before the store.
 
     It shares the wrapped repository's event store and locks; ``get`` (and so
@@ -213,7 +213,7 @@ class _UnsavedFirst(Repository[UUID]):
         cache: LRUCache[UUID, Any],
         absent: set[UUID] | None = None,
     ) -> None:
-        self.__dict__.update(stored.__dict__)
+        super().__init__(stored)
         self.absent = absent or set()
         self.cache = cache
         self.fastforward = True
@@ -221,10 +221,10 @@ class _UnsavedFirst(Repository[UUID]):
         self.unsaved = unsaved
         self.loaded: dict[UUID, Aggregate] = {}
 
-    def get(self, aggregate_id: UUID, *args: Any, **kwargs: Any) -> Any:
+    def get(self, aggregate_id: UUID, **kwargs: Any) -> Any:
         """The unsaved aggregate with this id, or the stored one."""
-        if args or kwargs.get("version") is not None:
-            return super().get(aggregate_id, *args, **kwargs)
+        if kwargs.get("version") is not None:
+            return super().get(aggregate_id, **kwargs)
         aggregate = self.unsaved.get(aggregate_id) or self.loaded.get(aggregate_id)
         if aggregate is None and aggregate_id in self.absent:
             raise AggregateNotFoundError(aggregate_id)

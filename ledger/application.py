@@ -12,11 +12,11 @@ never when opening, so several processes can open one ledger at once.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import Application, ProcessingEvent
+from eventsourcing.application import Application, ProcessingEvent, Repository
 from eventsourcing.persistence import IntegrityError, PersistenceError, Recording
 
 from ledger.entry import timestamp
@@ -39,6 +39,32 @@ class DatabaseUnavailable(LedgerMisuse):
         super().__init__(f"cannot open database {location}: {reason}")
         self.location = location
         self.reason = reason
+
+
+def replay(aggregate: Any, events: Iterable[Any]) -> Any:
+    """``aggregate`` with ``events`` applied in order (None before the first).
+
+    The library's ``project_aggregate`` does the same after checking each
+    event against a runtime protocol, a check that costs more than most
+    events' mutation: a county's rolls of 100,000 pupils are 200,000 events.
+    Events read from the store are the library's own domain events.
+    """
+    for event in events:
+        aggregate = event.mutate(aggregate)
+    return aggregate
+
+
+class LedgerRepository(Repository[UUID]):
+    """The library's repository (same store, cache and settings as
+    ``library``) replaying stored events with ``replay``."""
+
+    def __init__(self, library: Repository[UUID]) -> None:
+        self.__dict__.update(library.__dict__)
+
+    def get(self, aggregate_id: UUID, **kwargs: Any) -> Any:
+        """The aggregate as its stored events make it (see ``Repository.get``)."""
+        kwargs.setdefault("projector_func", replay)
+        return super().get(aggregate_id, **kwargs)
 
 
 class LedgerApplication(Application[UUID]):
@@ -70,6 +96,10 @@ class LedgerApplication(Application[UUID]):
             )
         self.storage = storage
         self.log_recorder: LogRecorder = self.recorder
+
+    def construct_repository(self) -> LedgerRepository:
+        """The library's repository, replaying without per-event checks."""
+        return LedgerRepository(super().construct_repository())
 
     def save_events(self, events: Sequence[Any]) -> list[Recording[UUID]]:
         """Save events already taken from their aggregates, in this order.
