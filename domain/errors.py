@@ -7,16 +7,33 @@ The domain imports no project code, so it has its own root, ``DomainError``.
 
 from __future__ import annotations
 
+SHOWN_LENGTH = 200
+
 
 class DomainError(Exception):
     """A request that the fund rules refuse; nothing was recorded."""
+
+
+def brief(value: object) -> tuple[object, str]:
+    """``value`` as an error keeps it, and as its message shows it.
+
+    A refused value can be a caller's whole list or a megabyte of text: past
+    ``SHOWN_LENGTH`` characters of its repr, both are the start of that repr
+    and its length, not all of it again.
+    """
+    text = repr(value)
+    if len(text) <= SHOWN_LENGTH:
+        return value, text
+    text = f"{text[:SHOWN_LENGTH]}… ({len(text)} characters)"
+    return text, text
 
 
 class InvalidAmount(DomainError):
     """An amount that is not a positive whole number of fen within bounds."""
 
     def __init__(self, amount: object, reason: str) -> None:
-        super().__init__(f"amount must be {reason}, got {amount!r}")
+        amount, text = brief(amount)
+        super().__init__(f"amount must be {reason}, got {text}")
         self.amount = amount
         self.reason = reason
 
@@ -96,7 +113,8 @@ class InvalidReference(DomainError):
     """An identifier or text field that is empty, too long or malformed."""
 
     def __init__(self, field: str, value: object, reason: str) -> None:
-        super().__init__(f"{field} must be {reason}, got {value!r}")
+        value, text = brief(value)
+        super().__init__(f"{field} must be {reason}, got {text}")
         self.field = field
         self.value = value
         self.reason = reason

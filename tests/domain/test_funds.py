@@ -395,3 +395,15 @@ FundMachine.TestCase.settings = settings(
     max_examples=60, stateful_step_count=30, deadline=None
 )
 test_fund_state_machine = FundMachine.TestCase
+
+
+def test_a_refusal_repeats_the_start_of_a_long_value_and_its_length() -> None:
+    short = InvalidReference("note", "短", "one line")
+    assert short.value == "短"
+    assert str(short) == "note must be one line, got '短'"
+    error = InvalidReference("payments", list(range(10_000)), "at most 10 rows")
+    assert isinstance(error.value, str)
+    assert error.value.startswith("[0, 1, 2, ")
+    assert error.value.endswith("… (58890 characters)")
+    assert str(error) == f"payments must be at most 10 rows, got {error.value}"
+    assert len(str(error)) < 300

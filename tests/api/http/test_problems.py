@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from api.http.problems import title_of, type_uri, values_of
 from domain.errors import InvalidResidentId, PoolOverdrawn
-from tests.api.http.support import PROBLEM_JSON, Served
+from tests.api.http.support import COUNTY, PROBLEM_JSON, Served, assert_problem
 
 BODIES: list[bytes] = [
     b"",
@@ -180,3 +180,26 @@ def test_problem_types_and_values_come_from_the_error() -> None:
     values = values_of(secret)
     assert "42282220100314011X" not in json.dumps(values)
     assert values["masked"] == "4228**********011X"
+
+
+def test_a_huge_refused_value_is_named_not_echoed(served: Served) -> None:
+    recorder = served.key("demo-recorder")
+    note = "进度" * 500_000  # one megabyte of text where a line is allowed
+    document = recorder.sign(
+        "fund.report_progress",
+        {
+            "county": COUNTY,
+            "project_id": f"{COUNTY}-GAIBO-2026",
+            "percent": 55,
+            "note": note,
+        },
+    )
+    size = served.size()
+    response = served.post(document)
+    assert_problem(response, 422, "invalid-reference")
+    assert len(response.content) < 2_000
+    body = response.json()
+    assert body["values"]["field"] == "note"
+    assert body["values"]["value"].endswith("… (1000002 characters)")
+    assert body["values"]["value"].startswith("'进度进度")
+    assert served.size() == size
