@@ -42,6 +42,9 @@ from projections.store import StoredPosition, ViewConflict, ViewStore
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 5000
+# A rebuild commits each view every this many entries, not every batch: it
+# writes from scratch, and nobody waits on its rows before it is done.
+REBUILD_COMMIT = 50_000
 
 
 class UnknownView(LedgerMisuse):
@@ -167,35 +170,71 @@ class ProjectionRunner:
 
         The count is of log entries read and fed to the projections behind
         them (an entry fed to two projections counts once). ``max_batches``
-        stops early, as a crash between batches would.
+        stops early, as a crash between batches would. Each batch is committed
+        on its own.
+        """
+        return self._catch_up(max_batches, commit_every=1)
+
+    def _catch_up(self, max_batches: int | None, *, commit_every: int) -> int:
+        """``update``, committing each projection every ``commit_every`` entries.
+
+        Entries are read and fed a batch at a time; a projection's rows are
+        written once it has been fed at least ``commit_every`` entries since
+        its last commit, and when the log (or ``max_batches``) ends. Fewer,
+        larger commits write a row changed by several batches once and spare
+        the database a transaction per batch; the rows are the same.
         """
         applied = 0
         batches = 0
-        while max_batches is None or batches < max_batches:
-            positions = {
-                name: self._position(p).position for name, p in self.projections.items()
-            }
-            if not positions:
-                break
-            start = min(positions.values())
-            entries = self.store.read_entries(start, self.batch_size)
-            if not entries:
-                break
-            entries = _consecutive(entries, start)
-            if self.before_batch is not None:
-                self.before_batch(entries)
-            for name, projection in self.projections.items():
-                offset = positions[name] - start
-                if offset < len(entries):
-                    self._apply(projection, entries[offset:])
-            applied += len(entries)
-            batches += 1
+        # Per projection fed since its last commit: the next seq, the last
+        # entry fed and how many entries.
+        fed: dict[str, int] = {}
+        last: dict[str, LoggedEvent] = {}
+        counts: dict[str, int] = {}
+        try:
+            while max_batches is None or batches < max_batches:
+                positions = {
+                    name: fed[name] if name in fed else self._position(p).position
+                    for name, p in self.projections.items()
+                }
+                if not positions:
+                    break
+                start = min(positions.values())
+                entries = self.store.read_entries(start, self.batch_size)
+                if not entries:
+                    break
+                entries = _consecutive(entries, start)
+                if self.before_batch is not None:
+                    self.before_batch(entries)
+                for name, projection in self.projections.items():
+                    offset = positions[name] - start
+                    if offset >= len(entries):
+                        continue
+                    if name not in fed:
+                        # Nothing outside a commit may leak into it.
+                        projection.take_changes()
+                    self._feed(projection, entries[offset:])
+                    fed[name] = entries[-1].seq + 1
+                    last[name] = entries[-1]
+                    counts[name] = counts.get(name, 0) + len(entries) - offset
+                    if counts[name] >= commit_every:
+                        del fed[name], counts[name]
+                        self._commit(projection, last.pop(name))
+                applied += len(entries)
+                batches += 1
+            for name in list(last):
+                del fed[name], counts[name]
+                self._commit(self.projections[name], last.pop(name))
+        except BaseException:
+            # Projections fed past their stored rows: restore them before
+            # they go on, or they would apply those entries twice.
+            for name in fed:
+                self._stored.pop(name, None)
+            raise
         return applied
 
-    def _apply(self, projection: Projection, entries: Sequence[LoggedEvent]) -> None:
-        """Apply one batch to one projection and commit it, or restore it."""
-        expected = self._position(projection)
-        projection.take_changes()  # nothing outside a batch may leak into it
+    def _feed(self, projection: Projection, entries: Sequence[LoggedEvent]) -> None:
+        """Apply entries to one projection, or restore it and raise."""
         apply = projection.apply
         try:
             for event in entries:
@@ -206,7 +245,10 @@ class ProjectionRunner:
             self._restore(projection)
             logger.exception("view %s failed at entry %d", projection.name, failed_at)
             raise ProjectionFailed(projection.name, failed_at, error) from error
-        last = entries[-1]
+
+    def _commit(self, projection: Projection, last: LoggedEvent) -> None:
+        """Write what the projection changed since its last commit, up to ``last``."""
+        expected = self._position(projection)
         try:
             self._stored[projection.name] = self.store.commit(
                 projection,
@@ -263,13 +305,15 @@ class ProjectionRunner:
         """Forget a view's rows (every view's without ``name``), replay the log.
 
         Returns the number of entries applied. The other views keep their
-        positions and are only brought up to date.
+        positions and are only brought up to date. Each view is committed every
+        ``REBUILD_COMMIT`` entries rather than every batch, so a rebuild
+        stopped half way keeps less of its work, but writes much less.
         """
         names = [name] if name is not None else sorted(self.projections)
         for each in names:
             projection = self.projection(each)
             self._stored[each] = self.store.reset(projection)
-        return self.update()
+        return self._catch_up(None, commit_every=max(self.batch_size, REBUILD_COMMIT))
 
     # Reporting -----------------------------------------------------------------
 

@@ -49,6 +49,7 @@ import hashlib
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -631,7 +632,9 @@ class ViewStore:
                 self._insert_tracking(cursor, name, notification_id)
 
                 # 3. The rows the batch changed, then the evidence it added
-                #    (mostly for the same keys: encode each key once).
+                #    (mostly for the same keys: encode each key once). Each in
+                #    primary key order, so the B-trees take them page by page
+                #    rather than at random.
                 keys = _KeyText()
                 self._write_rows(cursor, projection, changes, keys)
                 if changes.evidence:
@@ -640,10 +643,10 @@ class ViewStore:
                             f"INSERT INTO {EVIDENCE} (projection, tbl, row_key, seq) "
                             "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING"
                         ),
-                        [
+                        sorted(
                             (name, table, keys[key], seq)
                             for table, key, seq in changes.evidence
-                        ],
+                        ),
                     )
         except IntegrityError as error:
             raise ViewConflict(name, expected.position, str(error)) from None
@@ -674,6 +677,7 @@ class ViewStore:
                     self._sql(f"DELETE FROM {sql_name} WHERE row_key = ?"), deletes
                 )
             if upserts:
+                upserts.sort(key=itemgetter(0))
                 cursor.executemany(self._sql(self._upsert(sql_name, table)), upserts)
 
     def _upsert(self, sql_name: str, table: Table) -> str:

@@ -27,6 +27,7 @@ from api.cli import main
 from domain.funds import CountyFund
 from ledger.application import open_ledger
 from ledger.storage import APP_NAME, parse_url
+from projections import runner as runner_module
 from projections.balances import Balances, county_balances
 from projections.base import Changes, Column, Key, Projection, Row, Table
 from projections.feed import LoggedEvent
@@ -196,6 +197,47 @@ def test_rebuild_gives_identical_rows_and_keeps_other_views(demo_url: str) -> No
         runner.rebuild()
     assert stored(demo_url, Balances()) == before
     assert stored(demo_url, EntryCounts()) == pure(EntryCounts(), all_entries(demo_url))
+
+
+def test_a_rebuild_committing_every_few_batches_equals_one_pass(
+    demo_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(runner_module, "REBUILD_COMMIT", 30)
+    entries = all_entries(demo_url)
+    commits: list[int] = []
+    with open_runner(demo_url, [Balances(), EntryCounts()], batch_size=7) as runner:
+        store_commit = runner.store.commit
+
+        def counting(*args: Any, **kwargs: Any) -> Any:
+            commits.append(kwargs["position"])
+            return store_commit(*args, **kwargs)
+
+        monkeypatch.setattr(runner.store, "commit", counting)
+        assert runner.rebuild() == len(entries)
+    # Each view committed after 35 entries (5 batches of 7), then at the end.
+    assert sorted(set(commits))[:2] == [35, 70]
+    assert commits.count(len(entries)) == 2
+    assert stored(demo_url, Balances()) == pure(Balances(), entries)
+    assert stored(demo_url, EntryCounts()) == pure(EntryCounts(), entries)
+
+
+def test_a_rebuild_that_fails_keeps_every_view_at_a_commit(
+    demo_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(runner_module, "REBUILD_COMMIT", 60)
+    entries = all_entries(demo_url)
+    with open_runner(demo_url, [EntryCounts(), FailingBalances()], 20) as runner:
+        with pytest.raises(ProjectionFailed, match="entry 137: RuntimeError"):
+            runner.rebuild()
+        # Both views are back at their last commit (entry 120), in memory too:
+        # the one that did not fail was fed past it and must not keep that.
+        assert [s.position for s in runner.status()] == [120, 120]
+        counts = runner.projection("entry_counts")
+        monkeypatch.setattr(FailingBalances, "fail_at", -1)  # the bug is fixed
+        assert runner.update() == len(entries) - 120
+        assert as_tables(counts.snapshot()) == pure(EntryCounts(), entries)
+    assert stored(demo_url, Balances()) == pure(Balances(), entries)
+    assert stored(demo_url, EntryCounts()) == pure(EntryCounts(), entries)
 
 
 def test_a_projection_that_fails_keeps_rows_and_position_together(
