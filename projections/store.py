@@ -668,10 +668,13 @@ class ViewStore:
             upserts: list[Sequence[Value]] = []
             deletes: list[tuple[str]] = []
             for key, row in changed.items():
+                text = keys.get(key)
+                if text is None:
+                    text = keys[key] = encode_key(key)
                 if row is None:
-                    deletes.append((keys[key],))
+                    deletes.append((text,))
                 else:
-                    upserts.append((keys[key], *key, *row))
+                    upserts.append((text, *key, *row))
             if deletes:
                 cursor.executemany(
                     self._sql(f"DELETE FROM {sql_name} WHERE row_key = ?"), deletes
