@@ -28,11 +28,10 @@ from eventsourcing.persistence import InterfaceError, OperationalError
 
 from api.alert_raiser import raise_alerts, unraised_in
 from api.app import FundLedger
-from api.person_facts import VaultReader
 from api.requests import OfficerKey
 from api.self_check import self_check
 from api.vault_store import DeploymentSecrets, Vault
-from api.views import build_projections
+from api.views import ViewsReader, build_projections
 from ledger.errors import LedgerMisuse
 from ledger.keys import read_signer_key
 from ledger.log import Log
@@ -147,7 +146,7 @@ def run_views(args: argparse.Namespace, open_ledger: Opener) -> int:
         reader = (
             None
             if secrets is None
-            else VaultReader(Vault(ledger.log_recorder, secrets))
+            else ViewsReader(Vault(ledger.log_recorder, secrets))
         )
         projections = build_projections(ledger, reader)
         with ViewStore(ledger.storage) as store:

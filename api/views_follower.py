@@ -36,9 +36,8 @@ from multiprocessing.context import SpawnProcess
 from multiprocessing.synchronize import Event
 
 from api.http.settings import Settings, open_for_api
-from api.person_facts import VaultReader
 from api.vault_store import DeploymentSecrets, Vault
-from api.views import build_projections
+from api.views import ViewsReader, build_projections
 from projections.runner import ProjectionRunner
 from projections.store import ViewStore
 
@@ -114,7 +113,7 @@ def follow(settings: Settings, poll_seconds: float, stop: Event, parent: int) ->
     watcher.start()
     ledger, _ = open_for_api(replace(settings, threads=CONNECTIONS))
     try:
-        reader = VaultReader(
+        reader = ViewsReader(
             Vault(ledger.log_recorder, DeploymentSecrets.load(settings.secrets))
         )
         with ViewStore(ledger.storage) as store:

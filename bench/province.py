@@ -36,9 +36,8 @@ from urllib.parse import quote
 
 from api.alert_quality import score, stored_alerts
 from api.app import FundLedger
-from api.person_facts import VaultReader
 from api.vault_store import DeploymentSecrets, Vault
-from api.views import build_projections
+from api.views import ViewsReader, build_projections
 from bench.append import _save_all
 from bench.workload import Backend, open_plain, timed
 from ledger.application import open_ledger
@@ -185,7 +184,7 @@ def _rebuild_rate(storage: Storage, directory: Path) -> tuple[float, int]:
     secrets = DeploymentSecrets.load(directory / "secrets.key")
     ledger, _ = open_ledger(storage, None, app_class=FundLedger)
     try:
-        reader = VaultReader(Vault(ledger.log_recorder, secrets))
+        reader = ViewsReader(Vault(ledger.log_recorder, secrets))
         with ViewStore(storage) as store:
             runner = ProjectionRunner(
                 store,

@@ -173,6 +173,41 @@ class Disclosure(Projection):
         if handler is not None:
             handler(event)
 
+    def persons_asked(self, entries: Iterable[LoggedEvent]) -> set[str]:
+        """The persons whose names applying ``entries`` next will look up.
+
+        For a name lookup that reads a batch's names in one query: a person
+        missed here is looked up alone, one asked for and not used costs only
+        the read, and the rows are the same either way.
+        """
+        if self._names is None:
+            return set()
+        streams, payments = self._rows[STREAMS.name], self._rows[PAYMENTS.name]
+        proposed: dict[tuple[str, object], object] = {}
+        asked: set[str] = set()
+        for event in entries:
+            body = event.body
+            payment_id = body.get("payment_id")
+            if not isinstance(payment_id, str):
+                continue
+            if event.name == "CountyFund.PaymentProposed":
+                if body.get("payee_kind") == "person":
+                    proposed[event.stream, payment_id] = body.get("payee")
+            elif event.name == "CountyFund.PaymentApproved":
+                payee = proposed.get((event.stream, payment_id))
+                stream = streams.get((event.stream,))
+                if payee is None and stream is not None:
+                    payment = payments.get((stream[0], payment_id))
+                    if payment is not None and payment[P_PAYEE_KIND] == "person":
+                        payee = payment[P_PAYEE]
+                if (
+                    isinstance(payee, str)
+                    and payee not in self._masked
+                    and not notices.is_erased(self, payee)
+                ):
+                    asked.add(payee)
+        return asked
+
     # Which county ---------------------------------------------------------------
 
     def _county(self, event: LoggedEvent) -> str | None:

@@ -29,7 +29,7 @@ Invariants (besides those of ``projections.base``):
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from domain.alerts import alert_id_of
@@ -39,6 +39,7 @@ from projections.people import PersonLookup, no_lookup
 from projections.rules_core import (
     ALERTS,
     NAMES,
+    PERSONS,
     POOR,
     STATUS,
     dumps,
@@ -51,6 +52,9 @@ from projections.rules_money import MoneyRules, name_stem
 logger = logging.getLogger(__name__)
 
 Handler = Callable[[LoggedEvent, str], None]
+
+# The entries on which a person is first seen and looked up.
+_ROLL_ENTRIES = frozenset({"CountyRolls.PoorListed", "CountyRolls.StatusRecorded"})
 
 __all__ = ["ALERTS", "FraudRules", "alert_id_of", "name_stem"]
 
@@ -106,6 +110,24 @@ class FraudRules(MoneyRules):
             logger.warning(
                 "fraud rules skipped entry %d (%s): %r", event.seq, event.name, error
             )
+
+    def persons_asked(self, entries: Iterable[LoggedEvent]) -> set[str]:
+        """The persons the lookup will be asked about when ``entries`` come next.
+
+        Those a roll entry names for the first time; for a lookup that reads a
+        batch's persons in one query. A person missed here is looked up alone,
+        and the rows are the same either way.
+        """
+        if self.lookup is no_lookup:
+            return set()
+        persons = self._rows[PERSONS]
+        asked: set[str] = set()
+        for event in entries:
+            if event.name in _ROLL_ENTRIES:
+                person = event.body.get("person_ref")
+                if isinstance(person, str) and (person,) not in persons:
+                    asked.add(person)
+        return asked
 
     # Rolls: R09 and R10 ---------------------------------------------------------------
 
