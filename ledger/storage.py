@@ -97,6 +97,12 @@ def check_environment() -> None:
                 raise UnsafeConfiguration(key, reason)
 
 
+# How long PostgreSQL lets a ledger's session sit in a transaction between
+# statements before ending it: a safety net against a stuck writer holding the
+# events table's lock, not a limit on honest work.
+IDLE_IN_TRANSACTION_SECONDS = 300
+
+
 def application_env(
     storage: Storage, *, create_tables: bool, pool_size: int = 5
 ) -> dict[str, str]:
@@ -131,6 +137,12 @@ def application_env(
             "POSTGRES_POOL_SIZE": str(pool_size),
             "POSTGRES_MAX_OVERFLOW": "0",
             "POSTGRES_LOCK_TIMEOUT": "60",
+            # A large save builds and hashes its entries between two statements
+            # of its transaction (100,000 rows of an import: seconds, more on a
+            # loaded machine); the library's default of 5 s ended such saves.
+            "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": str(
+                IDLE_IN_TRANSACTION_SECONDS
+            ),
             "POSTGRES_ENABLE_DB_FUNCTIONS": "n",
             "APPLICATION_RECORDER_TOPIC": "ledger.recorder:PostgresLogRecorder",
         }
