@@ -35,7 +35,7 @@ from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 from eventsourcing.utils import retry
 from psycopg import InterfaceError, OperationalError
-from psycopg.sql import SQL
+from psycopg.sql import SQL, Identifier
 
 from ledger.entry import GENESIS_PREV, entry_bytes, timestamp
 from ledger.merkle import HASH_SIZE, CompactRange, NodeId, leaf_hash, root_nodes
@@ -513,6 +513,16 @@ class PostgresLogRecorder(LogRecorder, PostgresApplicationRecorder):
             SQL(statement).format()
             for statement in _log_tables(integer="bigint", blob="bytea", text="text")
         )
+        self._insert_columns_statement = SQL(
+            "INSERT INTO {schema}.{table} "
+            "(originator_id, originator_version, topic, state) "
+            "SELECT * FROM unnest(%b::{id_type}[], %b::bigint[], %b::text[], "
+            "%b::bytea[]) RETURNING notification_id"
+        ).format(
+            schema=Identifier(schema),
+            table=Identifier(self.events_table_name),
+            id_type=Identifier(self.datastore.originator_id_type),
+        )
 
     def _sql(self, statement: str) -> str:
         return statement.replace("?", "%s")
@@ -539,6 +549,25 @@ class PostgresLogRecorder(LogRecorder, PostgresApplicationRecorder):
         ):
             self._insert_stored_events(cursor, stored_events, **kwargs)
             return self._fetch_ids_after_insert_events(cursor, stored_events, **kwargs)
+
+    def _insert_stored_events(
+        self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> None:
+        # The library sends the events as one array of a composite type, which
+        # psycopg writes out as text in Python (about 4 s for 100,000 events);
+        # one array per column goes in binary (about 1 s). Same lock, same
+        # notification, same order of rows and of the ids returned.
+        self._lock_table(curs)
+        self._notify_channel(curs)
+        curs.execute(
+            self._insert_columns_statement,
+            [
+                [event.originator_id for event in stored_events],
+                [event.originator_version for event in stored_events],
+                [event.topic for event in stored_events],
+                [event.state for event in stored_events],
+            ],
+        )
 
     def _as_tuples(self, rows: list[Any]) -> list[Any]:
         # psycopg rows are dicts here; verification unpacks them positionally.
