@@ -76,6 +76,8 @@ EVIDENCE = "projection_evidence"
 NAME_PATTERN = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*")
 RESERVED_COLUMNS = frozenset({"row_key", "evidence"})
 MAX_IDENTIFIER = 63  # PostgreSQL truncates longer names
+ROWS_PER_STATEMENT = 500  # rows in one INSERT on PostgreSQL
+MAX_PARAMETERS = 65_535  # in one PostgreSQL statement
 _TYPES = {
     "sqlite": {"TEXT": "TEXT", "INTEGER": "INTEGER", "BOOLEAN": "INTEGER"},
     "postgres": {"TEXT": "text", "INTEGER": "bigint", "BOOLEAN": "boolean"},
@@ -638,11 +640,10 @@ class ViewStore:
                 keys = _KeyText()
                 self._write_rows(cursor, projection, changes, keys)
                 if changes.evidence:
-                    cursor.executemany(
-                        self._sql(
-                            f"INSERT INTO {EVIDENCE} (projection, tbl, row_key, seq) "
-                            "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING"
-                        ),
+                    self._insert_many(
+                        cursor,
+                        f"INSERT INTO {EVIDENCE} (projection, tbl, row_key, seq)",
+                        "ON CONFLICT DO NOTHING",
                         sorted(
                             (name, table, keys[key], seq)
                             for table, key, seq in changes.evidence
@@ -681,17 +682,53 @@ class ViewStore:
                 )
             if upserts:
                 upserts.sort(key=itemgetter(0))
-                cursor.executemany(self._sql(self._upsert(sql_name, table)), upserts)
+                columns = ["row_key", *(c.name for c in table.columns)]
+                update = ", ".join(
+                    f"{c.name} = excluded.{c.name}" for c in table.values
+                )
+                action = f"DO UPDATE SET {update}" if update else "DO NOTHING"
+                self._insert_many(
+                    cursor,
+                    f"INSERT INTO {sql_name} ({', '.join(columns)})",
+                    f"ON CONFLICT (row_key) {action}",
+                    upserts,
+                )
 
-    def _upsert(self, sql_name: str, table: Table) -> str:
-        columns = ["row_key", *(c.name for c in table.columns)]
-        marks = ", ".join("?" * len(columns))
-        update = ", ".join(f"{c.name} = excluded.{c.name}" for c in table.values)
-        action = f"DO UPDATE SET {update}" if update else "DO NOTHING"
-        return (
-            f"INSERT INTO {sql_name} ({', '.join(columns)}) VALUES ({marks}) "
-            f"ON CONFLICT (row_key) {action}"
-        )
+    def _insert_many(
+        self, cursor: Any, insert: str, conflict: str, rows: Sequence[Sequence[Value]]
+    ) -> None:
+        """``insert VALUES (...) conflict`` for every row (all of one width).
+
+        SQLite takes them as one ``executemany``. PostgreSQL takes them
+        ``ROWS_PER_STATEMENT`` to a statement: psycopg's ``executemany`` spends
+        some 25 us of Python on each statement, which is most of a rebuild's
+        time when a statement is one row. Each value is still its own parameter,
+        typed and converted as before. Rows must not repeat a key that
+        ``conflict`` updates, as PostgreSQL refuses to update a row twice in one
+        statement (a batch's changes hold each key once).
+        """
+        width = len(rows[0])
+        if self.backend == "sqlite":
+            marks = ", ".join("?" * width)
+            cursor.executemany(f"{insert} VALUES ({marks}) {conflict}", rows)
+            return
+        one = "(" + ", ".join(["%s"] * width) + ")"
+        size = min(ROWS_PER_STATEMENT, MAX_PARAMETERS // width)
+        whole = len(rows) - len(rows) % size
+        if whole:
+            cursor.executemany(
+                f"{insert} VALUES {', '.join([one] * size)} {conflict}",
+                [
+                    [value for row in rows[start : start + size] for value in row]
+                    for start in range(0, whole, size)
+                ],
+            )
+        if whole < len(rows):
+            rest = rows[whole:]
+            cursor.execute(
+                f"{insert} VALUES {', '.join([one] * len(rest))} {conflict}",
+                [value for row in rest for value in row],
+            )
 
     def reset(self, projection: Projection) -> StoredPosition:
         """Forget the projection's rows, evidence, position and tracking.
