@@ -36,6 +36,7 @@ from ledger.errors import LedgerMisuse
 from ledger.keys import read_signer_key
 from ledger.log import Log
 from ledger.note import NoteSigner
+from ledger.recorder import AppendListener, append_listener
 from projections.rules import FraudRules
 from projections.runner import ProjectionRunner, ViewStatus
 from projections.store import ViewStore
@@ -164,7 +165,12 @@ def run_views(args: argparse.Namespace, open_ledger: Opener) -> int:
                 _rebuild(runner, args.name)
             elif args.views == "follow":
                 raiser = None if monitor is None else _raiser(ledger, runner, monitor)
-                _follow(runner, args.interval, raiser)
+                listener = append_listener(ledger.log_recorder, ledger.storage)
+                try:
+                    _follow(runner, args.interval, raiser, listener)
+                finally:
+                    if listener is not None:
+                        listener.close()
             else:
                 _show(runner, args.name, args.table, args.limit)
     finally:
@@ -229,6 +235,7 @@ def _follow(
     runner: ProjectionRunner,
     interval: float,
     raiser: Callable[[], None] | None = None,
+    listener: AppendListener | None = None,
 ) -> None:
     def report(applied: int) -> None:
         statuses = runner.status()
@@ -238,13 +245,19 @@ def _follow(
             raiser()
 
     stop = threading.Event()
-    print(f"following the log every {interval:g} s; Ctrl-C stops", flush=True)
+    woken = " and at each append" if listener is not None else ""
+    print(f"following the log every {interval:g} s{woken}; Ctrl-C stops", flush=True)
     try:
         if raiser is not None:
             # Alerts found before this follower started are raised first.
             runner.update()
             raiser()
-        runner.follow(interval, stop, on_update=report)
+        runner.follow(
+            interval,
+            stop,
+            on_update=report,
+            wake=None if listener is None else listener.wait,
+        )
     except KeyboardInterrupt:
         stop.set()
     _print_status(runner.status())

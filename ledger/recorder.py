@@ -24,12 +24,15 @@ nodes are the ``leaf`` column. Proofs read O(log n) rows and never the whole log
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, Protocol
 from uuid import UUID
 
+import psycopg
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
@@ -39,6 +42,9 @@ from psycopg.sql import SQL, Identifier
 
 from ledger.entry import GENESIS_PREV, entry_bytes, timestamp
 from ledger.merkle import HASH_SIZE, CompactRange, NodeId, leaf_hash, root_nodes
+from ledger.storage import Storage
+
+logger = logging.getLogger(__name__)
 
 ENTRIES = "log_entries"
 CHECKPOINTS = "log_checkpoints"
@@ -587,3 +593,66 @@ class PostgresLogRecorder(LogRecorder, PostgresApplicationRecorder):
         assert notification_ids is not None  # noqa: S101 - the library's contract
         self._append_log(curs, stored_events, notification_ids)
         return notification_ids
+
+
+class AppendListener:
+    """Wakes a follower of the log when a writer appends, on PostgreSQL.
+
+    The event-store library sends ``NOTIFY`` on its channel in every transaction
+    that inserts events; this holds a connection that ``LISTEN``s to it. It is a
+    hint, never the truth: a follower still reads the log to learn what is new,
+    and still polls, so a notification lost with a dropped connection delays
+    nothing beyond the poll. Notifications that arrive while the follower works
+    wait on the connection, so none falls between a read and the next wait.
+    """
+
+    def __init__(self, storage: Storage, channel: str) -> None:
+        self._storage = storage
+        self._channel = channel
+        self._connection: psycopg.Connection[Any] | None = None
+        self._connect()
+
+    def _connect(self) -> None:
+        storage = self._storage
+        try:
+            connection = psycopg.connect(
+                host=storage.host,
+                port=storage.port,
+                user=storage.user,
+                password=storage.password,
+                dbname=storage.dbname,
+                autocommit=True,
+                connect_timeout=10,
+            )
+            connection.execute(SQL("LISTEN {}").format(Identifier(self._channel)))
+        except psycopg.Error as error:
+            logger.warning("cannot listen for appends, polling only: %s", error)
+            return
+        self._connection = connection
+
+    def wait(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds; whether a writer appended meanwhile
+        (or since the last wait). Without a connection, sleeps and reconnects."""
+        if self._connection is None:
+            time.sleep(timeout)
+            self._connect()
+            return False
+        try:
+            return any(True for _ in self._connection.notifies(timeout=timeout))
+        except psycopg.Error as error:
+            logger.warning("stopped listening for appends, polling: %s", error)
+            self.close()
+            return False
+
+    def close(self) -> None:
+        """Stop listening."""
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+
+def append_listener(recorder: LogRecorder, storage: Storage) -> AppendListener | None:
+    """A listener for ``recorder``'s appends where the database can notify."""
+    if not isinstance(recorder, PostgresLogRecorder):
+        return None
+    return AppendListener(storage, recorder.channel_name)

@@ -283,15 +283,19 @@ class ProjectionRunner:
         stop: threading.Event | None = None,
         *,
         on_update: Callable[[int], None] | None = None,
+        wake: Callable[[float], object] | None = None,
     ) -> None:
         """Keep the projections up to date until ``stop`` is set.
 
         The log is polled every ``poll_interval`` seconds while there is nothing
         new; a database that is briefly unreachable is tried again, with a
         warning, rather than ending the follower. ``on_update`` hears how many
-        entries each catch-up applied, when it applied any.
+        entries each catch-up applied, when it applied any. ``wake(seconds)``,
+        if given, waits in place of the poll and returns early when the log may
+        have grown (``ledger.recorder.AppendListener.wait``).
         """
         stop = stop or threading.Event()
+        wait = wake or stop.wait
         while not stop.is_set():
             try:
                 applied = self.update()
@@ -299,7 +303,7 @@ class ProjectionRunner:
                 logger.warning("cannot read the log, trying again: %s", error)
                 applied = 0
             if applied == 0:
-                stop.wait(poll_interval)
+                wait(poll_interval)
             elif on_update is not None:
                 on_update(applied)
 
