@@ -31,11 +31,10 @@ from typing import Any
 from api.alert_raiser import Raised, raise_alerts, unraised_in
 from api.app import FundLedger
 from api.commands import execute
-from api.person_facts import VaultReader
 from api.province import run_province
 from api.requests import OfficerKey, parse_request
 from api.vault_store import DeploymentSecrets, Vault
-from api.views import build_projections
+from api.views import ViewsReader, build_projections
 from domain.resident_id import check_character
 from domain.vault import PersonalData
 from projections.rules import FraudRules
@@ -286,7 +285,7 @@ def raise_found_alerts(
 
     The second update lets the alerts table show where each alert was raised.
     """
-    reader = VaultReader(Vault(ledger.log_recorder, secrets))
+    reader = ViewsReader(Vault(ledger.log_recorder, secrets))
     with ViewStore(ledger.storage) as store:
         runner = ProjectionRunner(
             store, build_projections(ledger, reader), before_batch=reader.prefetch
