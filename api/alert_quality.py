@@ -10,6 +10,12 @@ token. Then, per rule:
 - precision = alerts that name a case of their rule / alerts of the rule;
 - recall = cases named by at least one alert / cases planted.
 
+A case planted for one rule may be, unavoidably, a case of another, which its
+record lists in ``also`` (one payment made again at a second school of the same
+county is a double claim, R01, and a duplicate, R13): an alert of that other
+rule naming it is a true alert of its rule, though not a planted case for its
+recall.
+
 A case may raise more than one alert (R06 once per payment to a ghost pupil,
 say), so alerts and cases are counted apart. A rule with nothing planted has
 no recall (None); its precision is 1.0 only while it raises nothing. Alerts
@@ -84,12 +90,17 @@ def _identifiers(case: Mapping[str, Any]) -> set[str]:
     return found
 
 
-def _index(cases: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str], set[int]]:
-    """(rule, identifier) -> the numbers of the cases that hold it."""
+def _index(
+    cases: Iterable[Mapping[str, Any]], *, also: bool = False
+) -> dict[tuple[str, str], set[int]]:
+    """(rule, identifier) -> the numbers of the cases that hold it: cases of
+    the rule, or with ``also``, cases that list the rule in their ``also``."""
     index: dict[tuple[str, str], set[int]] = defaultdict(set)
     for number, case in enumerate(cases):
-        for identifier in _identifiers(case):
-            index[(str(case["rule"]), identifier)].add(number)
+        rules = (case.get("also") or ()) if also else (case["rule"],)
+        for rule in rules:
+            for identifier in _identifiers(case):
+                index[(str(rule), identifier)].add(number)
     return index
 
 
@@ -111,6 +122,7 @@ def score(
     cases = list(truth["cases"])
     misses = list(truth.get("near_misses") or ())
     case_index = _index(cases)
+    also_index = _index(cases, also=True)
     miss_index = _index(misses)
 
     alerts_of: dict[str, int] = defaultdict(int)
@@ -124,6 +136,8 @@ def score(
         if named:
             true_of[rule] += 1
             found |= named
+        elif _named(alert, also_index):
+            true_of[rule] += 1
         elif _named(alert, miss_index):
             near_of[rule] += 1
 

@@ -109,6 +109,22 @@ def test_wrong_and_missing_alerts_lower_the_score(
     assert result.near_miss_alerts == near
 
 
+def test_an_alert_of_a_rule_a_case_is_also_is_true_but_no_planted_case() -> None:
+    # One payment made again at a second school of one county: R01 and R13.
+    truth = {
+        "cases": [TRUTH["cases"][0] | {"also": ["R13"]}],
+        "near_misses": [],
+    }
+    duplicate = _alert("R13", f"422801/{PERSON}/PRE_LIVING/2026/autumn/50000")
+    scores = score([_alert("R01", PERSON), duplicate], truth)
+
+    assert (scores["R01"].precision, scores["R01"].recall) == (1.0, 1.0)
+    assert (scores["R13"].precision, scores["R13"].recall) == (1.0, None)
+    assert scores["R13"].true_alerts == 1
+    assert score([_alert("R13", OTHER)], truth)["R13"].precision == 0.0
+    assert score([duplicate], TRUTH)["R13"].precision == 0.0  # without "also"
+
+
 def _tiny_province(url: str, tmp_path: Path) -> tuple[list[str], dict[str, Any]]:
     base = cli_args(url, tmp_path)
     admin = str(tmp_path / "admin.key")
