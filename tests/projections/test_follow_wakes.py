@@ -56,9 +56,7 @@ def test_no_listener_on_sqlite(tmp_path: Path) -> None:
 
 
 @pytest.mark.postgres
-def test_a_follower_wakes_at_an_append(
-    fresh_postgres_url: str, tmp_path: Path
-) -> None:
+def test_a_follower_wakes_at_an_append(fresh_postgres_url: str, tmp_path: Path) -> None:
     url = fresh_postgres_url
     make_demo(url, tmp_path)
     ledger, _ = open_ledger(parse_url(url), app_class=FundLedger)
