@@ -105,11 +105,18 @@ def test_a_listener_cut_off_polls_then_listens_again(
         assert listener.wait(0.2) is False  # nothing appended
 
         with psycopg.connect(postgres_url, autocommit=True) as admin:
-            admin.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = %s AND query LIKE 'LISTEN%%'",
-                [parse_url(url).dbname],
+            find = (
+                "SELECT pid FROM pg_stat_activity "
+                "WHERE datname = %s AND query LIKE 'LISTEN%%'"
             )
+            database = [parse_url(url).dbname]
+            (pid,) = admin.execute(find, database).fetchone() or (None,)
+            assert pid is not None
+            admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+            deadline = time.monotonic() + PROMPT_SECONDS
+            while admin.execute(find, database).fetchone() is not None:
+                assert time.monotonic() < deadline, "the backend outlived its end"
+                time.sleep(0.05)
         assert listener.wait(0.2) is False  # cut off: no error, a poll's wait
         assert listener.wait(0.2) is False  # slept, then listened again
         receive(ledger, "after-the-cut")
