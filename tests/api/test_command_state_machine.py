@@ -366,8 +366,10 @@ class Model:
             name, status = self.keys[key_id]
             if status == "revoked":
                 return (RevokedKey,)
-            if self.officers[name].role == "administrator":
-                return (LastAdministrator,)  # the set-up enrols only one
+            if self.officers[name].role == "administrator" and status == "active":
+                # The set-up enrols only one, with one active key at a time; a
+                # key it rotated away may go.
+                return (LastAdministrator,)
             return Accepted(lambda: self.keys.update({key_id: (name, "revoked")}))
         officer = self.officers[_name(params["officer_id"])]
         if officer.role == "administrator" and params["role"] != "administrator":
