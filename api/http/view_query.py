@@ -97,6 +97,7 @@ class ViewReader:
     def __init__(self, recorder: LogRecorder, backend: str) -> None:
         self.recorder = recorder
         self.backend = backend
+        self._declarations: dict[str, str] = {}  # the code's, by view
 
     def position(self, projection: str) -> int:
         """The next log position the view will apply (0: nothing applied)."""
@@ -147,7 +148,10 @@ class ViewReader:
                 [projection.name],
             )
             found = cursor.fetchone()
-            if found is not None and found["declaration"] != declaration(projection):
+            expected = self._declarations.get(projection.name)
+            if expected is None:
+                expected = self._declarations[projection.name] = declaration(projection)
+            if found is not None and found["declaration"] != expected:
                 # Its tables may lack columns this code reads: rebuild first.
                 raise ViewOutdated(projection.name)
             position = 0 if found is None else int(found["position"])
