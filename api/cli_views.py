@@ -36,7 +36,7 @@ from ledger.errors import LedgerMisuse
 from ledger.keys import read_signer_key
 from ledger.log import Log
 from ledger.note import NoteSigner
-from ledger.recorder import AppendListener, append_listener
+from ledger.recorder import append_waits
 from projections.rules import FraudRules
 from projections.runner import ProjectionRunner, ViewStatus
 from projections.store import ViewStore
@@ -165,12 +165,8 @@ def run_views(args: argparse.Namespace, open_ledger: Opener) -> int:
                 _rebuild(runner, args.name)
             elif args.views == "follow":
                 raiser = None if monitor is None else _raiser(ledger, runner, monitor)
-                listener = append_listener(ledger.log_recorder, ledger.storage)
-                try:
-                    _follow(runner, args.interval, raiser, listener)
-                finally:
-                    if listener is not None:
-                        listener.close()
+                with append_waits(ledger.log_recorder, ledger.storage) as wake:
+                    _follow(runner, args.interval, raiser, wake)
             else:
                 _show(runner, args.name, args.table, args.limit)
     finally:
@@ -235,7 +231,7 @@ def _follow(
     runner: ProjectionRunner,
     interval: float,
     raiser: Callable[[], None] | None = None,
-    listener: AppendListener | None = None,
+    wake: Callable[[float], bool] | None = None,
 ) -> None:
     def report(applied: int) -> None:
         statuses = runner.status()
@@ -245,19 +241,14 @@ def _follow(
             raiser()
 
     stop = threading.Event()
-    woken = " and at each append" if listener is not None else ""
+    woken = " and at each append" if wake is not None else ""
     print(f"following the log every {interval:g} s{woken}; Ctrl-C stops", flush=True)
     try:
         if raiser is not None:
             # Alerts found before this follower started are raised first.
             runner.update()
             raiser()
-        runner.follow(
-            interval,
-            stop,
-            on_update=report,
-            wake=None if listener is None else listener.wait,
-        )
+        runner.follow(interval, stop, on_update=report, wake=wake)
     except KeyboardInterrupt:
         stop.set()
     _print_status(runner.status())

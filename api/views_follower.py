@@ -38,7 +38,7 @@ from multiprocessing.synchronize import Event
 from api.http.settings import Settings, open_for_api
 from api.vault_store import DeploymentSecrets, Vault
 from api.views import ViewsReader, build_projections
-from ledger.recorder import append_listener
+from ledger.recorder import append_waits
 from projections.runner import ProjectionRunner
 from projections.store import ViewStore
 
@@ -123,18 +123,10 @@ def follow(settings: Settings, poll_seconds: float, stop: Event, parent: int) ->
                 build_projections(ledger, reader),
                 before_batch=reader.prefetch,
             )
-            listener = append_listener(ledger.log_recorder, ledger.storage)
-            woken = " and at each append" if listener is not None else ""
-            logger.info("following the log every %g s%s", poll_seconds, woken)
-            try:
-                runner.follow(
-                    poll_seconds,
-                    done,
-                    wake=None if listener is None else listener.wait,
-                )
-            finally:
-                if listener is not None:
-                    listener.close()
+            with append_waits(ledger.log_recorder, ledger.storage) as wake:
+                woken = " and at each append" if wake is not None else ""
+                logger.info("following the log every %g s%s", poll_seconds, woken)
+                runner.follow(poll_seconds, done, wake=wake)
     except Exception:
         logger.exception("the views follower stopped; the views fall behind the log")
         raise SystemExit(1) from None

@@ -27,8 +27,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING, Any, Protocol
 from uuid import UUID
 
@@ -651,8 +651,17 @@ class AppendListener:
             self._connection = None
 
 
-def append_listener(recorder: LogRecorder, storage: Storage) -> AppendListener | None:
-    """A listener for ``recorder``'s appends where the database can notify."""
+@contextmanager
+def append_waits(
+    recorder: LogRecorder, storage: Storage
+) -> Iterator[Callable[[float], bool] | None]:
+    """Within: ``AppendListener.wait`` for ``recorder``'s appends where the
+    database can notify, else None (poll only); the listener closes on exit."""
     if not isinstance(recorder, PostgresLogRecorder):
-        return None
-    return AppendListener(storage, recorder.channel_name)
+        yield None
+        return
+    listener = AppendListener(storage, recorder.channel_name)
+    try:
+        yield listener.wait
+    finally:
+        listener.close()

@@ -292,7 +292,7 @@ class ProjectionRunner:
         warning, rather than ending the follower. ``on_update`` hears how many
         entries each catch-up applied, when it applied any. ``wake(seconds)``,
         if given, waits in place of the poll and returns early when the log may
-        have grown (``ledger.recorder.AppendListener.wait``).
+        have grown (``ledger.recorder.append_waits``).
         """
         stop = stop or threading.Event()
         wait = wake or stop.wait

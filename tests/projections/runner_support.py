@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from api.app import FundLedger
 from api.cli import main
+from domain.funds import CountyFund
 from ledger.storage import parse_url
 from projections.base import Key, Projection, Row
 from projections.feed import LoggedEvent
@@ -60,3 +62,21 @@ def stored(url: str, projection: Projection) -> Tables:
     """The rows and evidence the runner stored for ``projection``."""
     with ViewStore(parse_url(url)) as store:
         return as_tables(stored_rows(store, projection))
+
+
+def receive_donation(
+    ledger: FundLedger, transfer_id: str, *, reference: str = "late"
+) -> None:
+    """One donation of 100 fen into the demo county's pool, recorded now."""
+
+    def receive(fund: CountyFund) -> None:
+        fund.receive(
+            transfer_id=transfer_id,
+            source_kind="donation",
+            source="a donor",
+            amount_fen=100,
+            reference=reference,
+            actor="officer:test",
+        )
+
+    ledger.change("422822", receive)

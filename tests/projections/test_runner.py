@@ -24,7 +24,6 @@ from hypothesis import strategies as st
 
 from api.app import FundLedger
 from api.cli import main
-from domain.funds import CountyFund
 from ledger.application import open_ledger
 from ledger.storage import APP_NAME, parse_url
 from projections import runner as runner_module
@@ -40,6 +39,7 @@ from tests.projections.runner_support import (
     cli_args,
     make_demo,
     pure,
+    receive_donation,
     stored,
 )
 
@@ -363,18 +363,7 @@ def test_views_status_shows_the_lag(
     ledger, _ = open_ledger(parse_url(demo_url), app_class=FundLedger)
     try:
         for n in range(3):
-
-            def late(fund: CountyFund, n: int = n) -> None:
-                fund.receive(
-                    transfer_id=f"late-{n}",
-                    source_kind="donation",
-                    source="a donor",
-                    amount_fen=100,
-                    reference="late",
-                    actor="officer:test",
-                )
-
-            ledger.change("422822", late)
+            receive_donation(ledger, f"late-{n}")
         balances = ledger.fund("422822").balances
     finally:
         ledger.close()
